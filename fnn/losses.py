@@ -1,0 +1,73 @@
+"""The loss registry: a name maps to one frozen ``Loss`` carrying the cost and its gradient.
+
+Shapes: ``Z``, ``A`` and ``Y`` are ``(m, n_out)``. ``cost(Z, A, Y)`` is the data term of ``J``
+(the L2 term is added by ``fnn.cost``); ``grad(Z, A, Y)`` is ``dJ/dA``. Cross-entropies are
+computed from ``Z`` (log-sigmoid, log-softmax), so they are exact and finite even where ``A``
+rounds to 0 or 1. For the pairs in ``fused`` (sigmoid + BCE, softmax + CCE) the output gradient
+is ``dZ = (A - Y) / m`` in one pass.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import attrs
+import numpy as np
+
+from fnn.activations import ACTIVATIONS, Activation, log_sigmoid_pair, log_softmax
+
+
+@attrs.frozen
+class Loss:
+    """``cost(Z, A, Y) -> J`` (data term), ``grad(Z, A, Y) -> dJ/dA``; ``allowed`` output activations."""
+
+    name: str
+    cost: Callable[[np.ndarray, np.ndarray, np.ndarray], float]
+    grad: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None
+    allowed: frozenset[str]
+    fused: frozenset[str] = frozenset()
+
+
+def _bce(Z, A, Y):
+    """``-(1/m) sum[Y log A + (1-Y) log(1-A)] = (1/m) sum[softplus(Z) - Y*Z]``."""
+    T = log_sigmoid_pair(Z)
+    T -= Y * Z
+    return T.sum() / Z.shape[0]
+
+
+def _cce(Z, A, Y):
+    """``-(1/m) sum Y log A`` with ``log A = log_softmax(Z)``."""
+    return -np.vdot(Y, log_softmax(Z)) / Z.shape[0]
+
+
+def _mse(Z, A, Y):
+    D = A - Y
+    return np.vdot(D, D) / (2 * Z.shape[0])
+
+
+def _sse(Z, A, Y):
+    D = A - Y
+    return np.vdot(D, D)
+
+
+_NOT_SOFTMAX = frozenset(ACTIVATIONS) - {"softmax"}
+
+LOSSES: dict[str, Loss] = {
+    loss.name: loss
+    for loss in (
+        Loss("binary_cross_entropy", _bce, None, frozenset({"sigmoid"}), frozenset({"sigmoid"})),
+        Loss("categorical_cross_entropy", _cce, None, frozenset({"softmax"}), frozenset({"softmax"})),
+        Loss("mean_squared_error", _mse, lambda Z, A, Y: (A - Y) / Z.shape[0], _NOT_SOFTMAX),
+        Loss("sum_of_squares", _sse, lambda Z, A, Y: 2 * (A - Y), _NOT_SOFTMAX),
+    )
+}
+
+DEFAULT_LOSS = {"sigmoid": "binary_cross_entropy", "softmax": "categorical_cross_entropy"}
+
+
+def output_delta(loss: Loss, activation: Activation, Z: np.ndarray, A: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """``dJ/dZ`` of the output layer: ``(A - Y)/m`` for a fused pair, else ``vjp(grad(Z, A, Y))``."""
+    if activation.name in loss.fused:
+        D = A - Y
+        D /= Z.shape[0]
+        return D
+    return activation.vjp(loss.grad(Z, A, Y), Z, A)

@@ -1,0 +1,274 @@
+"""The frozen records that flow through fnn, and the converter that freezes their arrays.
+
+Every array a record holds is read-only. ``freeze`` copies a writable array before
+marking the copy read-only, so a caller's array is never flagged or aliased, and
+keeps float32/float64 while turning any other real numeric dtype into float64.
+
+Parameters and gradients live in one contiguous flat vector each (layer by layer,
+``W`` row-major then ``b``); the per-layer ``W``/``b`` and ``dW``/``db`` are read-only
+views into it. That makes an optimizer update a handful of array operations,
+whatever the depth. A ``Params`` built by hand from separate arrays is packed into a
+flat vector on first use of ``.flat``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import attrs
+import numpy as np
+
+from fnn import checks
+from fnn.activations import ACTIVATIONS
+from fnn.losses import DEFAULT_LOSS, LOSSES
+
+FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def freeze(value: Any, name: str = "array") -> np.ndarray:
+    """Return a read-only array for ``value``: float32/float64 kept, other real numbers as float64.
+
+    >>> a = np.ones(2); f = freeze(a); f.flags.writeable, a.flags.writeable, f is a
+    (False, True, False)
+    """
+    arr = np.asarray(value)
+    if arr.dtype not in FLOATS:
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{name}: expected a real numeric array, got dtype {arr.dtype}")
+        arr = arr.astype(np.float64)
+    elif arr.flags.writeable:
+        arr = arr.copy()
+    arr.flags.writeable = False
+    return arr
+
+
+def frozen_array(name: str) -> Any:
+    """An attrs field whose value is frozen by ``freeze`` (errors name the field)."""
+    return attrs.field(converter=lambda value: freeze(value, name))
+
+
+def readonly(arr: np.ndarray) -> np.ndarray:
+    """Mark a freshly computed array read-only in place and return it (no copy)."""
+    arr.flags.writeable = False
+    return arr
+
+
+def _as_tuple(value: Any) -> tuple:
+    return tuple(value)
+
+
+# --- the network ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Dense:
+    """A dense layer ``Z = A_prev @ W + b``, ``A = g(Z)``; ``W``: (n_in, n_out), ``b``: (n_out,)."""
+
+    n_in: int
+    n_out: int
+    activation: str = "relu"
+    use_bias: bool = True
+
+    def __attrs_post_init__(self) -> None:
+        checks.width("n_in", self.n_in)
+        checks.width("n_out", self.n_out)
+        checks.known("activation", self.activation, ACTIVATIONS)
+        checks.flag("use_bias", self.use_bias)
+
+
+@attrs.frozen
+class Network:
+    """A stack of dense layers with a loss and an L2 coefficient (``l2 >= 0``)."""
+
+    layers: tuple = attrs.field(converter=_as_tuple)
+    loss: str = "mean_squared_error"
+    l2: float = 0.0
+
+    def __attrs_post_init__(self) -> None:
+        _check_network(self)
+
+    @property
+    def shapes(self) -> tuple[tuple[tuple[int, int], tuple[int]], ...]:
+        """``((W shape, b shape), ...)`` layer by layer."""
+        return tuple(((d.n_in, d.n_out), (d.n_out,)) for d in self.layers)
+
+    @property
+    def n_params(self) -> int:
+        """Number of entries in the flat parameter vector (biases of bias-free layers included)."""
+        return sum(d.n_in * d.n_out + d.n_out for d in self.layers)
+
+
+def _check_network(net: Network) -> None:
+    layers = net.layers
+    if not layers or not all(isinstance(d, Dense) for d in layers):
+        raise TypeError(f"layers: expected a non-empty tuple of Dense, got {layers!r}")
+    for i, (a, b) in enumerate(zip(layers, layers[1:])):
+        if a.n_out != b.n_in:
+            raise ValueError(f"layers[{i + 1}].n_in: expected {a.n_out} (layers[{i}].n_out), got {b.n_in}")
+    for i, d in enumerate(layers[:-1]):
+        if d.activation == "softmax":
+            raise ValueError(f"layers[{i}].activation: expected softmax on the output layer only, got it on hidden layer {i}")
+    out = layers[-1]
+    if out.activation == "softmax" and out.n_out < 2:
+        raise ValueError(f"layers[-1].n_out: expected >= 2 units for softmax, got {out.n_out}; use sigmoid for one unit")
+    loss = checks.known("loss", net.loss, LOSSES)
+    if out.activation not in loss.allowed:
+        raise ValueError(
+            f"loss: expected a loss allowed for a {out.activation} output "
+            f"({sorted(n for n, l in LOSSES.items() if out.activation in l.allowed)}), got {net.loss!r}"
+        )
+    checks.real("l2", net.l2, minimum=0.0)
+
+
+def network(sizes, hidden: str = "relu", output: str = "sigmoid", loss: str | None = None, l2: float = 0.0) -> Network:
+    """A ``Network`` from widths ``[n_x, n_1, ..., n_out]``: ``hidden`` everywhere but the last layer.
+
+    ``loss=None`` picks binary cross-entropy for sigmoid, categorical cross-entropy for softmax,
+    mean squared error otherwise.
+
+    >>> net = network([2, 3, 1]); [(d.n_in, d.n_out, d.activation) for d in net.layers], net.loss
+    ([(2, 3, 'relu'), (3, 1, 'sigmoid')], 'binary_cross_entropy')
+    """
+    sizes = list(sizes) if not isinstance(sizes, (str, bytes)) else sizes
+    if not isinstance(sizes, list) or len(sizes) < 2:
+        raise ValueError(f"sizes: expected a list of at least two widths such as [2, 25, 1], got {sizes!r}")
+    for i, n in enumerate(sizes):
+        checks.width(f"sizes[{i}]", n)
+    checks.known("output", output, ACTIVATIONS)
+    if loss is None:
+        loss = DEFAULT_LOSS.get(output, "mean_squared_error")
+    acts = [hidden] * (len(sizes) - 2) + [output]
+    return Network(tuple(Dense(a, b, g) for a, b, g in zip(sizes, sizes[1:], acts)), loss, l2)
+
+
+# --- parameters and gradients: per-layer views into one flat vector -------------------------
+
+
+def split(flat: np.ndarray, shapes, writable: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(W, b)`` views of ``flat`` for ``shapes = ((W shape, b shape), ...)``, read-only unless ``writable``."""
+    views, pos = [], 0
+    for w_shape, b_shape in shapes:
+        n_w, n_b = w_shape[0] * w_shape[1], b_shape[0]
+        pair = (flat[pos : pos + n_w].reshape(w_shape), flat[pos + n_w : pos + n_w + n_b])
+        views.append(pair if writable else tuple(readonly(a) for a in pair))
+        pos += n_w + n_b
+    return views
+
+
+def _pack(pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    dtype = np.result_type(*(a for pair in pairs for a in pair))
+    return readonly(np.concatenate([a.ravel() for pair in pairs for a in pair]).astype(dtype, copy=False))
+
+
+class _Flat:
+    """Mixin for a tuple of per-layer pairs that can be viewed as one flat vector."""
+
+    __slots__ = ()
+
+    def pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [tuple(getattr(layer, f.name) for f in attrs.fields(type(layer))) for layer in self.layers]
+
+    @property
+    def flat(self) -> np.ndarray:
+        """All arrays as one read-only vector, layer by layer (``W`` row-major, then ``b``)."""
+        if self._flat is None:
+            object.__setattr__(self, "_flat", _pack(self.pairs()))
+        return self._flat
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.pairs()[0][0].dtype
+
+    @property
+    def shapes(self) -> tuple:
+        return tuple((a.shape, b.shape) for a, b in self.pairs())
+
+    @classmethod
+    def from_flat(cls, flat: np.ndarray, shapes) -> Any:
+        """Build the record from a flat vector it then owns (made read-only, not copied)."""
+        readonly(flat)
+        layer_cls = LayerParams if cls is Params else LayerGrads
+        return cls(tuple(layer_cls(a, b) for a, b in split(flat, shapes)), flat=flat)
+
+
+@attrs.frozen(eq=False)
+class LayerParams:
+    """``W``: (n_in, n_out), ``b``: (n_out,)."""
+
+    W: np.ndarray = frozen_array("W")
+    b: np.ndarray = frozen_array("b")
+
+
+@attrs.frozen(eq=False, slots=True)
+class Params(_Flat):
+    """The parameters of a network, one ``LayerParams`` per layer."""
+
+    layers: tuple = attrs.field(converter=_as_tuple)
+    _flat: np.ndarray | None = attrs.field(default=None, kw_only=True, alias="flat", repr=False)
+
+
+@attrs.frozen(eq=False)
+class LayerGrads:
+    """``dW``, ``db``: the gradient of the cost, shaped like ``W`` and ``b``."""
+
+    dW: np.ndarray = frozen_array("dW")
+    db: np.ndarray = frozen_array("db")
+
+
+@attrs.frozen(eq=False, slots=True)
+class Grads(_Flat):
+    """The gradient of the cost, one ``LayerGrads`` per layer."""
+
+    layers: tuple = attrs.field(converter=_as_tuple)
+    _flat: np.ndarray | None = attrs.field(default=None, kw_only=True, alias="flat", repr=False)
+
+
+@attrs.frozen(eq=False)
+class LayerCache:
+    """What backward needs of one layer: ``A_prev`` (m, n_in), ``Z`` and ``A`` (m, n_out)."""
+
+    A_prev: np.ndarray = frozen_array("A_prev")
+    Z: np.ndarray = frozen_array("Z")
+    A: np.ndarray = frozen_array("A")
+
+
+@attrs.frozen(eq=False)
+class Cache:
+    """The forward pass, one ``LayerCache`` per layer."""
+
+    layers: tuple = attrs.field(converter=_as_tuple)
+
+
+# --- optimizers and training -------------------------------------------------------------
+
+
+@attrs.frozen
+class Optimizer:
+    """A pure pair: ``init(params) -> opt_state``, ``update(params, grads, opt_state) -> (params, opt_state)``.
+
+    ``name`` and ``hyperparams`` describe how it was built (``fnn.adam(1e-3)`` has
+    ``name="adam"``), so that it can be stored and rebuilt.
+    """
+
+    init: Callable
+    update: Callable
+    name: str = "custom"
+    hyperparams: tuple = attrs.field(default=(), converter=lambda d: tuple(dict(d).items()))
+
+
+@attrs.frozen(eq=False)
+class TrainState:
+    """``params``; ``opt_state``; ``step`` (updates applied so far); ``loss`` (cost of the last batch, nan when fresh)."""
+
+    params: Params
+    opt_state: Any
+    step: int = 0
+    loss: float = math.nan
+
+
+@attrs.frozen(eq=False)
+class FitResult:
+    """The final ``state`` and ``losses``, one float per step (read-only float64 array)."""
+
+    state: TrainState
+    losses: np.ndarray = frozen_array("losses")

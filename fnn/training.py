@@ -1,0 +1,209 @@
+"""Training is a fold: ``fit = fold(train_step(net, opt), batches(X, Y, ...), init_state(params, opt))``.
+
+``train_step`` threads one record through the stages with ``toolz.compose_left``;
+``fold`` is a sequential left fold (``functools.reduce``), ``scan`` the lazy trail of states
+(``toolz.accumulate``). Progress bars and loggers wrap the iterables; the stages stay pure.
+"""
+from __future__ import annotations
+
+import math
+from functools import reduce
+from typing import Any, Callable, Iterable, Iterator
+
+import attrs
+import numpy as np
+from toolz import accumulate, compose_left, curry
+
+from fnn import checks
+from fnn.init import init_params
+from fnn.labels import targets
+from fnn.optimizers import sgd
+from fnn.records import Cache, FitResult, Grads, Network, Optimizer, Params, TrainState, readonly
+from fnn.stages import backward, check_net, check_params, cost, forward
+
+Batch = tuple[np.ndarray, np.ndarray]
+
+
+class DivergenceError(ArithmeticError):
+    """A training step's cost (or its update) was not finite.
+
+    ``step`` is the ``step`` of the state the failing step was given; ``state`` is that state,
+    whose params are all finite.
+    """
+
+    def __init__(self, step: int, state: TrainState, cost: float = math.nan):
+        self.step, self.state, self.cost = step, state, cost
+        super().__init__(
+            f"training diverged at step {step}: cost {cost}; "
+            "the learning rate is probably too high for this network and data (try a smaller one)"
+        )
+
+    def __reduce__(self):
+        return type(self), (self.step, self.state, self.cost)
+
+
+def init_state(params: Params, optimizer: Optimizer) -> TrainState:
+    """``TrainState(params, optimizer.init(params), 0, nan)``."""
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer: expected an Optimizer (fnn.sgd, fnn.adam, ...), got {type(optimizer).__name__}")
+    if not isinstance(params, Params):
+        raise TypeError(f"params: expected a Params, got {type(params).__name__}")
+    return TrainState(params, optimizer.init(params), 0, math.nan)
+
+
+@attrs.frozen(eq=False)
+class Pass:
+    """One step in flight: the state it started from, the batch, and what each stage adds."""
+
+    state: TrainState
+    X: np.ndarray
+    Y: np.ndarray
+    cache: Cache | None = None
+    loss: Any = math.nan
+    grads: Grads | None = None
+
+
+@curry
+def forward_stage(net: Network, p: Pass) -> Pass:
+    return attrs.evolve(p, cache=forward(net, p.state.params, p.X)[1])
+
+
+@curry
+def cost_stage(net: Network, p: Pass) -> Pass:
+    J = cost(net, p.state.params, p.cache, p.Y)
+    if not math.isfinite(J):
+        raise DivergenceError(p.state.step, p.state, float(J))
+    return attrs.evolve(p, loss=J)
+
+
+@curry
+def backward_stage(net: Network, p: Pass) -> Pass:
+    return attrs.evolve(p, grads=backward(net, p.state.params, p.cache, p.Y))
+
+
+@curry
+def update_stage(optimizer: Optimizer, p: Pass) -> TrainState:
+    params, opt_state = optimizer.update(p.state.params, p.grads, p.state.opt_state)
+    if not np.isfinite(params.flat).all():
+        raise DivergenceError(p.state.step, p.state, float(p.loss))
+    return TrainState(params, opt_state, p.state.step + 1, p.loss)
+
+
+def train_step(net: Network, optimizer: Optimizer) -> Callable[[TrainState, Batch], TrainState]:
+    """The pure step ``(state, (X, Y)) -> state``: forward, cost, backward, update, composed.
+
+    Raises ``DivergenceError`` when the cost is not finite (or the update would make params
+    non-finite); the error carries the state it was given.
+    """
+    check_net(net)
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer: expected an Optimizer (fnn.sgd, fnn.adam, ...), got {type(optimizer).__name__}")
+    pipeline = compose_left(forward_stage(net), cost_stage(net), backward_stage(net), update_stage(optimizer))
+
+    def step(state: TrainState, batch: Batch) -> TrainState:
+        if not isinstance(state, TrainState):
+            raise TypeError(f"state: expected a TrainState (see fnn.init_state), got {type(state).__name__}")
+        X, Y = batch
+        return pipeline(Pass(state, X, Y))
+
+    return step
+
+
+def fold(step: Callable[[TrainState, Batch], TrainState], batches: Iterable[Batch], state: TrainState) -> TrainState:
+    """The state after applying ``step`` to every batch in order: a sequential left fold."""
+    return reduce(step, batches, state)
+
+
+def scan(step: Callable[[TrainState, Batch], TrainState], batches: Iterable[Batch], state: TrainState) -> Iterator[TrainState]:
+    """Lazily yield ``state``, then the state after every step."""
+    return accumulate(step, batches, state)
+
+
+def batches(X: Any, Y: Any, batch_size: int | None = None, epochs: int = 1, seed: int = 0, start_epoch: int = 0) -> Iterator[Batch]:
+    """Yield read-only ``(X_batch, Y_batch)`` for epochs ``start_epoch .. start_epoch + epochs - 1``.
+
+    ``batch_size=None``: the whole set each epoch, in order. Otherwise epoch ``e`` takes the rows in
+    the order ``default_rng([seed, e]).permutation(m)``, cut into batches; the last may be short.
+
+    >>> X = np.arange(5.0).reshape(5, 1)
+    >>> [len(x) for x, _ in batches(X, X, batch_size=2, epochs=2)]
+    [2, 2, 1, 2, 2, 1]
+    """
+    X = checks.matrix("X", X)
+    Y = checks.matrix("Y", Y)
+    checks.same_rows(("X", "Y"), X, Y)
+    if batch_size is not None:
+        checks.integer("batch_size", batch_size, minimum=1)
+    checks.integer("epochs", epochs, minimum=0)
+    checks.integer("start_epoch", start_epoch, minimum=0)
+    checks.integer("seed", seed, minimum=0)
+    return _batches(freeze_input(X), freeze_input(Y), batch_size, epochs, seed, start_epoch)
+
+
+def freeze_input(arr: np.ndarray) -> np.ndarray:
+    """``arr`` itself if read-only, else a read-only copy."""
+    return arr if not arr.flags.writeable else readonly(arr.copy())
+
+
+def _batches(X, Y, batch_size, epochs, seed, start_epoch) -> Iterator[Batch]:
+    m = X.shape[0]
+    for e in range(start_epoch, start_epoch + epochs):
+        if batch_size is None:
+            yield X, Y
+            continue
+        order = np.random.default_rng([seed, e]).permutation(m)
+        for lo in range(0, m, batch_size):
+            idx = order[lo : lo + batch_size]
+            yield readonly(X[idx]), readonly(Y[idx])
+
+
+def batches_per_epoch(m: int, batch_size: int | None) -> int:
+    return 1 if batch_size is None else -(-m // batch_size)
+
+
+def fit(
+    net: Network,
+    X: Any,
+    y: Any,
+    optimizer: Optimizer | None = None,
+    epochs: int = 100,
+    batch_size: int | None = None,
+    seed: int = 0,
+    params: Params | None = None,
+    init: str = "he",
+    state: TrainState | None = None,
+) -> FitResult:
+    """Train ``net`` on ``(X, y)``: exactly ``fold(train_step(net, optimizer), batches(...), state)``.
+
+    ``y`` is labels or a targets matrix (see ``fnn.targets``); ``optimizer=None`` is ``sgd(0.01)``;
+    ``params=None`` is ``init_params(net, seed=seed, scheme=init)``. A given ``state`` is continued
+    from epoch ``state.step // batches_per_epoch``, so 5 + 5 epochs equal 10 bit for bit.
+    Returns ``FitResult(state, losses)`` with one loss per step.
+    """
+    check_net(net)
+    optimizer = sgd(0.01) if optimizer is None else optimizer
+    if state is not None:
+        if params is not None:
+            raise ValueError("params: expected None when a state is given (the state holds the params), got a Params")
+        if not isinstance(state, TrainState):
+            raise TypeError(f"state: expected a TrainState, got {type(state).__name__}")
+    elif params is None:
+        params = init_params(net, seed=seed, scheme=init)
+    dtype = check_params(net, state.params if state is not None else params, "state.params" if state is not None else "params")
+    X = checks.matrix("X", X, net.layers[0].n_in, " (one row per sample, n_in columns for the first layer)", dtype)
+    Y = targets(net, y).astype(dtype, copy=False)
+    checks.same_rows(("X", "y"), X, Y)
+    state = init_state(params, optimizer) if state is None else state
+    per_epoch = batches_per_epoch(X.shape[0], batch_size)
+    if state.step % per_epoch:
+        raise ValueError(
+            f"state.step: expected a whole number of epochs ({per_epoch} batches each with batch_size={batch_size}), "
+            f"got {state.step}"
+        )
+    step = train_step(net, optimizer)
+    trail = scan(step, batches(X, Y, batch_size, epochs, seed, state.step // per_epoch), state)
+    final = next(trail)
+    losses = []
+    for final in trail:
+        losses.append(float(final.loss))
+    return FitResult(final, np.asarray(losses, dtype=np.float64))
