@@ -258,12 +258,17 @@ class Optimizer:
 
 @attrs.frozen(eq=False)
 class TrainState:
-    """``params``; ``opt_state``; ``step`` (updates applied so far); ``loss`` (cost of the last batch, nan when fresh)."""
+    """``params``; ``opt_state``; ``step`` (updates applied so far); ``loss`` (cost of the last batch, nan when fresh).
+
+    ``optimizer`` (keyword only) is the ``Optimizer`` that made ``opt_state``, when known, so
+    that ``fit(..., state=state)`` and checkpoints can continue with the same one.
+    """
 
     params: Params
     opt_state: Any
     step: int = 0
     loss: float = math.nan
+    optimizer: Optimizer | None = attrs.field(default=None, kw_only=True, repr=False)
 
 
 @attrs.frozen(eq=False)

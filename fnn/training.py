@@ -48,7 +48,7 @@ def init_state(params: Params, optimizer: Optimizer) -> TrainState:
         raise TypeError(f"optimizer: expected an Optimizer (fnn.sgd, fnn.adam, ...), got {type(optimizer).__name__}")
     if not isinstance(params, Params):
         raise TypeError(f"params: expected a Params, got {type(params).__name__}")
-    return TrainState(params, optimizer.init(params), 0, math.nan)
+    return TrainState(params, optimizer.init(params), 0, math.nan, optimizer=optimizer)
 
 
 @attrs.frozen(eq=False)
@@ -86,7 +86,7 @@ def update_stage(optimizer: Optimizer, p: Pass) -> TrainState:
     params, opt_state = optimizer.update(p.state.params, p.grads, p.state.opt_state)
     if not np.isfinite(params.flat).all():
         raise DivergenceError(p.state.step, p.state, float(p.loss))
-    return TrainState(params, opt_state, p.state.step + 1, p.loss)
+    return TrainState(params, opt_state, p.state.step + 1, p.loss, optimizer=optimizer)
 
 
 def train_step(net: Network, optimizer: Optimizer) -> Callable[[TrainState, Batch], TrainState]:
@@ -175,13 +175,15 @@ def fit(
 ) -> FitResult:
     """Train ``net`` on ``(X, y)``: exactly ``fold(train_step(net, optimizer), batches(...), state)``.
 
-    ``y`` is labels or a targets matrix (see ``fnn.targets``); ``optimizer=None`` is ``sgd(0.01)``;
+    ``y`` is labels or a targets matrix (see ``fnn.targets``); ``optimizer=None`` is ``sgd(0.01)``
+    (or, with a ``state``, the optimizer that state records);
     ``params=None`` is ``init_params(net, seed=seed, scheme=init)``. A given ``state`` is continued
     from epoch ``state.step // batches_per_epoch``, so 5 + 5 epochs equal 10 bit for bit.
     Returns ``FitResult(state, losses)`` with one loss per step.
     """
     check_net(net)
-    optimizer = sgd(0.01) if optimizer is None else optimizer
+    if optimizer is None:
+        optimizer = state.optimizer if isinstance(state, TrainState) and state.optimizer is not None else sgd(0.01)
     if state is not None:
         if params is not None:
             raise ValueError("params: expected None when a state is given (the state holds the params), got a Params")
