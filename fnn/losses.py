@@ -14,6 +14,7 @@ import attrs
 import numpy as np
 
 from fnn.activations import ACTIVATIONS, Activation, log_sigmoid_pair, log_softmax
+from fnn.buffers import empty
 
 
 @attrs.frozen
@@ -30,7 +31,7 @@ class Loss:
 def _bce(Z, A, Y):
     """``-(1/m) sum[Y log A + (1-Y) log(1-A)] = (1/m) sum[softplus(Z) - Y*Z]``."""
     T = log_sigmoid_pair(Z)
-    T -= Y * Z
+    T -= np.multiply(Y, Z, out=empty(Z.shape, Z.dtype))
     return T.sum() / Z.shape[0]
 
 
@@ -39,14 +40,25 @@ def _cce(Z, A, Y):
     return -np.vdot(Y, log_softmax(Z)) / Z.shape[0]
 
 
+def _diff(A, Y):
+    return np.subtract(A, Y, out=empty(A.shape, A.dtype))
+
+
 def _mse(Z, A, Y):
-    D = A - Y
+    D = _diff(A, Y)
     return np.vdot(D, D) / (2 * Z.shape[0])
 
 
 def _sse(Z, A, Y):
-    D = A - Y
+    D = _diff(A, Y)
     return np.vdot(D, D)
+
+
+def _scaled_diff(A, Y, c):
+    """``c * (A - Y)`` in a fresh array."""
+    D = _diff(A, Y)
+    D *= c
+    return D
 
 
 _NOT_SOFTMAX = frozenset(ACTIVATIONS) - {"softmax"}
@@ -56,8 +68,8 @@ LOSSES: dict[str, Loss] = {
     for loss in (
         Loss("binary_cross_entropy", _bce, None, frozenset({"sigmoid"}), frozenset({"sigmoid"})),
         Loss("categorical_cross_entropy", _cce, None, frozenset({"softmax"}), frozenset({"softmax"})),
-        Loss("mean_squared_error", _mse, lambda Z, A, Y: (A - Y) / Z.shape[0], _NOT_SOFTMAX),
-        Loss("sum_of_squares", _sse, lambda Z, A, Y: 2 * (A - Y), _NOT_SOFTMAX),
+        Loss("mean_squared_error", _mse, lambda Z, A, Y: _scaled_diff(A, Y, 1.0 / Z.shape[0]), _NOT_SOFTMAX),
+        Loss("sum_of_squares", _sse, lambda Z, A, Y: _scaled_diff(A, Y, 2.0), _NOT_SOFTMAX),
     )
 }
 
@@ -65,9 +77,8 @@ DEFAULT_LOSS = {"sigmoid": "binary_cross_entropy", "softmax": "categorical_cross
 
 
 def output_delta(loss: Loss, activation: Activation, Z: np.ndarray, A: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """``dJ/dZ`` of the output layer: ``(A - Y)/m`` for a fused pair, else ``vjp(grad(Z, A, Y))``."""
+    """``dJ/dZ`` of the output layer, a fresh array: ``(A - Y)/m`` for a fused pair, else ``vjp(grad(Z, A, Y))``."""
     if activation.name in loss.fused:
-        D = A - Y
-        D /= Z.shape[0]
-        return D
-    return activation.vjp(loss.grad(Z, A, Y), Z, A)
+        return _scaled_diff(A, Y, 1.0 / Z.shape[0])
+    D = loss.grad(Z, A, Y)
+    return activation.vjp(D, Z, A, out=D)

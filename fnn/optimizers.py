@@ -1,7 +1,7 @@
 """Optimizers as pure pairs, as in optax: ``init(params) -> state``, ``update(params, grads, state)``.
 
-All arithmetic runs on the flat parameter and gradient vectors, so an update is a handful of
-array operations whatever the depth. ``count`` is the number of updates applied; the learning
+All arithmetic runs on the flat parameter and gradient vectors (an optimizer's ``Kernel``), so an
+update is a handful of array operations whatever the depth. ``count`` is the number of updates applied; the learning
 rate of an update is ``schedule(count)`` (``k = 0`` first) and Adam's ``t = count + 1``::
 
     sgd:      p -= lr * g
@@ -12,12 +12,16 @@ rate of an update is ``schedule(count)`` (``k = 0`` first) and Adam's ``t = coun
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import attrs
 import numpy as np
 
 from fnn import checks
+from fnn.buffers import empty
 from fnn.records import Grads, Optimizer, Params, frozen_array, readonly
-from fnn.schedules import as_schedule, rate_at
+from fnn.schedules import as_schedule, constant, rate_at
+from fnn.stages import descend
 
 
 @attrs.frozen(eq=False)
@@ -48,95 +52,135 @@ def _zeros(params: Params) -> np.ndarray:
     return readonly(np.zeros_like(params.flat))
 
 
-def _checked(params, grads, state, state_type) -> tuple[np.ndarray, np.ndarray]:
-    """The flat params and grads (grads in the params' dtype), after checking the arguments."""
-    if not isinstance(params, Params):
-        raise TypeError(f"params: expected a Params, got {type(params).__name__}")
-    if not isinstance(grads, Grads):
-        raise TypeError(f"grads: expected a Grads, got {type(grads).__name__}")
-    if not isinstance(state, state_type):
-        raise TypeError(f"opt_state: expected a {state_type.__name__} from this optimizer's init, got {type(state).__name__}")
-    p, g = params.flat, grads.flat
-    if g.shape != p.shape:
-        raise ValueError(f"grads: expected {p.size} entries like params, got {g.size}")
-    return p, g.astype(p.dtype, copy=False)
+@attrs.frozen
+class Kernel:
+    """The arithmetic of an optimizer on flat vectors: ``apply(p, g, state) -> (new p, new state)``.
+
+    ``p`` and ``g`` share a dtype; ``new p`` is a fresh writable vector, ``new state`` a record of
+    ``state_type``. ``update`` wraps it with checks and records; ``fnn.train_step`` calls it directly.
+    """
+
+    state_type: type
+    apply: Callable[[np.ndarray, np.ndarray, Any], tuple[np.ndarray, Any]]
+
+    def check(self, state: Any) -> Any:
+        if not isinstance(state, self.state_type):
+            raise TypeError(
+                f"opt_state: expected a {self.state_type.__name__} from this optimizer's init, got {type(state).__name__}"
+            )
+        return state
 
 
-def _new(params: Params, flat: np.ndarray) -> Params:
-    return Params.from_flat(flat, params.shapes)
+def _optimizer(name: str, hyperparams: dict, init: Callable, kernel: Kernel) -> Optimizer:
+    """An ``Optimizer`` whose ``update`` checks its arguments and runs ``kernel`` on the flat vectors."""
+
+    def update(params, grads, state):
+        if not isinstance(params, Params):
+            raise TypeError(f"params: expected a Params, got {type(params).__name__}")
+        if not isinstance(grads, Grads):
+            raise TypeError(f"grads: expected a Grads, got {type(grads).__name__}")
+        kernel.check(state)
+        p, g = params.flat, grads.flat
+        if g.shape != p.shape:
+            raise ValueError(f"grads: expected {p.size} entries like params, got {g.size}")
+        flat, state = kernel.apply(p, g.astype(p.dtype, copy=False), state)
+        return Params.from_flat(flat, params.shapes), state
+
+    return Optimizer(init, update, name, hyperparams, kernel=kernel)
+
+
+def _rate(schedule) -> Callable[[int], float]:
+    """``k -> schedule(k)``, checked (a ``constant`` is checked once)."""
+    if isinstance(schedule, constant):
+        lr = rate_at(schedule, 0)
+        return lambda k: lr
+    return lambda k: rate_at(schedule, k)
+
+
+def _scaled(a: np.ndarray, c: float) -> np.ndarray:
+    """``c * a`` in a fresh array."""
+    return np.multiply(a, c, out=empty(a.shape, a.dtype))
+
+
+def _average(beta: float, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """``beta * old + (1 - beta) * new``, fresh and read-only."""
+    avg = _scaled(old, beta)
+    avg += np.multiply(new, 1 - beta, out=empty(new.shape, new.dtype))
+    return readonly(avg)
 
 
 def sgd(learning_rate) -> Optimizer:
     """Plain gradient descent: ``p -= lr * g``."""
     schedule = as_schedule(learning_rate)
+    rate = _rate(schedule)
 
-    def init(params):
-        return SgdState(0)
+    def apply(p, g, state):
+        return descend(p, g, p.dtype.type(rate(state.count))), SgdState(state.count + 1)
 
-    def update(params, grads, state):
-        p, g = _checked(params, grads, state, SgdState)
-        lr = p.dtype.type(rate_at(schedule, state.count))
-        return _new(params, p - lr * g), SgdState(state.count + 1)
-
-    return Optimizer(init, update, "sgd", {"learning_rate": schedule})
+    return _optimizer("sgd", {"learning_rate": schedule}, lambda params: SgdState(0), Kernel(SgdState, apply))
 
 
 def momentum(learning_rate, beta: float = 0.9) -> Optimizer:
     """``v = beta*v + (1-beta)*g; p -= lr*v``."""
     schedule = as_schedule(learning_rate)
+    rate = _rate(schedule)
     beta = checks.real("beta", beta, minimum=0.0)
 
-    def init(params):
-        return MomentumState(0, _zeros(params))
+    def apply(p, g, state):
+        v = _average(beta, state.velocity, g)
+        return descend(p, v, p.dtype.type(rate(state.count))), MomentumState(state.count + 1, v)
 
-    def update(params, grads, state):
-        p, g = _checked(params, grads, state, MomentumState)
-        lr = p.dtype.type(rate_at(schedule, state.count))
-        v = beta * state.velocity + (1 - beta) * g
-        return _new(params, p - lr * v), MomentumState(state.count + 1, readonly(v))
-
-    return Optimizer(init, update, "momentum", {"learning_rate": schedule, "beta": beta})
+    init = lambda params: MomentumState(0, _zeros(params))  # noqa: E731
+    return _optimizer("momentum", {"learning_rate": schedule, "beta": beta}, init, Kernel(MomentumState, apply))
 
 
 def rmsprop(learning_rate, beta: float = 0.9, eps: float = 1e-8) -> Optimizer:
     """``s = beta*s + (1-beta)*g^2; p -= lr*g/(sqrt(s)+eps)``."""
     schedule = as_schedule(learning_rate)
+    rate = _rate(schedule)
     beta = checks.real("beta", beta, minimum=0.0)
     eps = checks.real("eps", eps, positive=True)
 
-    def init(params):
-        return RmspropState(0, _zeros(params))
+    def apply(p, g, state):
+        s = _average(beta, state.square, np.multiply(g, g, out=empty(g.shape, g.dtype)))
+        step = np.sqrt(s, out=empty(s.shape, s.dtype))
+        step += eps
+        np.divide(g, step, out=step)
+        return descend(p, step, p.dtype.type(rate(state.count))), RmspropState(state.count + 1, s)
 
-    def update(params, grads, state):
-        p, g = _checked(params, grads, state, RmspropState)
-        lr = p.dtype.type(rate_at(schedule, state.count))
-        s = beta * state.square + (1 - beta) * (g * g)
-        return _new(params, p - lr * g / (np.sqrt(s) + eps)), RmspropState(state.count + 1, readonly(s))
-
-    return Optimizer(init, update, "rmsprop", {"learning_rate": schedule, "beta": beta, "eps": eps})
+    init = lambda params: RmspropState(0, _zeros(params))  # noqa: E731
+    hyper = {"learning_rate": schedule, "beta": beta, "eps": eps}
+    return _optimizer("rmsprop", hyper, init, Kernel(RmspropState, apply))
 
 
 def adam(learning_rate=1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> Optimizer:
-    """Adam with bias correction; ``t = 1`` at the first update."""
+    """Adam with bias correction; ``t = 1`` at the first update.
+
+    Computed as ``p - (lr / (1-b1^t)) * m / (sqrt(v * (1 / (1-b2^t))) + eps)``.
+    """
     schedule = as_schedule(learning_rate)
+    rate = _rate(schedule)
     beta1 = checks.real("beta1", beta1, minimum=0.0)
     beta2 = checks.real("beta2", beta2, minimum=0.0)
     eps = checks.real("eps", eps, positive=True)
+
+    def apply(p, g, state):
+        t = state.count + 1
+        mu = _average(beta1, state.mu, g)
+        nu = _average(beta2, state.nu, np.multiply(g, g, out=empty(g.shape, g.dtype)))
+        step = _scaled(nu, 1.0 / (1 - beta2**t))
+        np.sqrt(step, out=step)
+        step += eps
+        np.divide(mu, step, out=step)
+        lr = p.dtype.type(rate(state.count) / (1 - beta1**t))
+        return descend(p, step, lr), AdamState(t, mu, nu)
 
     def init(params):
         zeros = _zeros(params)
         return AdamState(0, zeros, zeros)
 
-    def update(params, grads, state):
-        p, g = _checked(params, grads, state, AdamState)
-        lr = p.dtype.type(rate_at(schedule, state.count))
-        t = state.count + 1
-        mu = beta1 * state.mu + (1 - beta1) * g
-        nu = beta2 * state.nu + (1 - beta2) * (g * g)
-        step = (mu / (1 - beta1**t)) / (np.sqrt(nu / (1 - beta2**t)) + eps)
-        return _new(params, p - lr * step), AdamState(t, readonly(mu), readonly(nu))
-
-    return Optimizer(init, update, "adam", {"learning_rate": schedule, "beta1": beta1, "beta2": beta2, "eps": eps})
+    hyper = {"learning_rate": schedule, "beta1": beta1, "beta2": beta2, "eps": eps}
+    return _optimizer("adam", hyper, init, Kernel(AdamState, apply))
 
 
 OPTIMIZERS = {f.__name__: f for f in (sgd, momentum, rmsprop, adam)}

@@ -146,12 +146,13 @@ def network(sizes, hidden: str = "relu", output: str = "sigmoid", loss: str | No
 
 def split(flat: np.ndarray, shapes, writable: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
     """``(W, b)`` views of ``flat`` for ``shapes = ((W shape, b shape), ...)``, read-only unless ``writable``."""
+    if not writable and flat.flags.writeable:
+        flat = readonly(flat.view())
     views, pos = [], 0
-    for w_shape, b_shape in shapes:
-        n_w, n_b = w_shape[0] * w_shape[1], b_shape[0]
-        pair = (flat[pos : pos + n_w].reshape(w_shape), flat[pos + n_w : pos + n_w + n_b])
-        views.append(pair if writable else tuple(readonly(a) for a in pair))
-        pos += n_w + n_b
+    for w_shape, (n_b,) in shapes:
+        end = pos + w_shape[0] * w_shape[1]
+        views.append((flat[pos:end].reshape(w_shape), flat[end : end + n_b]))
+        pos = end + n_b
     return views
 
 
@@ -160,13 +161,52 @@ def _pack(pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     return readonly(np.concatenate([a.ravel() for pair in pairs for a in pair]).astype(dtype, copy=False))
 
 
+def _optional_tuple(value: Any) -> tuple | None:
+    return None if value is None else tuple(value)
+
+
+def _layers_field() -> Any:
+    """``layers``: given, or built on first use from ``flat`` and ``shapes`` (``from_flat``)."""
+    return attrs.field(default=None, alias="layers", converter=_optional_tuple, repr=False)
+
+
+def _flat_field(alias: str) -> Any:
+    return attrs.field(default=None, kw_only=True, alias=alias, repr=False)
+
+
 class _Flat:
-    """Mixin for a tuple of per-layer pairs that can be viewed as one flat vector."""
+    """Mixin for a tuple of per-layer pairs that can be viewed as one flat vector.
+
+    A record made by ``from_flat`` holds only the vector and the shapes; its per-layer records
+    are built on first use of ``layers``, so a training step builds none that nobody reads.
+    """
 
     __slots__ = ()
+    _layer_type: type
+    _names: tuple[str, str]
+
+    def __attrs_post_init__(self) -> None:
+        if self._layers is None and (self._flat is None or self._shapes is None):
+            raise TypeError(f"layers: expected a tuple of {self._layer_type.__name__}, got None")
+
+    @property
+    def layers(self) -> tuple:
+        if self._layers is None:
+            layer = self._layer_type
+            object.__setattr__(self, "_layers", tuple(layer(a, b) for a, b in split(self._flat, self._shapes)))
+        return self._layers
+
+    @property
+    def is_flat(self) -> bool:
+        """True when built from a flat vector (``from_flat``): ``pairs`` are then views of it."""
+        return self._shapes is not None
 
     def pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        return [tuple(getattr(layer, f.name) for f in attrs.fields(type(layer))) for layer in self.layers]
+        """``[(W, b), ...]`` (or ``(dW, db)``) layer by layer."""
+        if self._shapes is not None:
+            return split(self._flat, self._shapes)
+        w, b = self._names
+        return [(getattr(layer, w), getattr(layer, b)) for layer in self._layers]
 
     @property
     def flat(self) -> np.ndarray:
@@ -177,18 +217,21 @@ class _Flat:
 
     @property
     def dtype(self) -> np.dtype:
-        return self.pairs()[0][0].dtype
+        return self._flat.dtype if self._flat is not None else self.pairs()[0][0].dtype
 
     @property
     def shapes(self) -> tuple:
+        if self._shapes is not None:
+            return self._shapes
         return tuple((a.shape, b.shape) for a, b in self.pairs())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(layers={self.layers!r})"
 
     @classmethod
     def from_flat(cls, flat: np.ndarray, shapes) -> Any:
         """Build the record from a flat vector it then owns (made read-only, not copied)."""
-        readonly(flat)
-        layer_cls = LayerParams if cls is Params else LayerGrads
-        return cls(tuple(layer_cls(a, b) for a, b in split(flat, shapes)), flat=flat)
+        return cls(flat=readonly(flat), shapes=tuple(shapes))
 
 
 @attrs.frozen(eq=False)
@@ -199,12 +242,15 @@ class LayerParams:
     b: np.ndarray = frozen_array("b")
 
 
-@attrs.frozen(eq=False, slots=True)
+@attrs.frozen(eq=False, slots=True, repr=False)
 class Params(_Flat):
     """The parameters of a network, one ``LayerParams`` per layer."""
 
-    layers: tuple = attrs.field(converter=_as_tuple)
-    _flat: np.ndarray | None = attrs.field(default=None, kw_only=True, alias="flat", repr=False)
+    _layer_type = LayerParams
+    _names = ("W", "b")
+    _layers: tuple | None = _layers_field()
+    _flat: np.ndarray | None = _flat_field("flat")
+    _shapes: tuple | None = _flat_field("shapes")
 
 
 @attrs.frozen(eq=False)
@@ -215,12 +261,15 @@ class LayerGrads:
     db: np.ndarray = frozen_array("db")
 
 
-@attrs.frozen(eq=False, slots=True)
+@attrs.frozen(eq=False, slots=True, repr=False)
 class Grads(_Flat):
     """The gradient of the cost, one ``LayerGrads`` per layer."""
 
-    layers: tuple = attrs.field(converter=_as_tuple)
-    _flat: np.ndarray | None = attrs.field(default=None, kw_only=True, alias="flat", repr=False)
+    _layer_type = LayerGrads
+    _names = ("dW", "db")
+    _layers: tuple | None = _layers_field()
+    _flat: np.ndarray | None = _flat_field("flat")
+    _shapes: tuple | None = _flat_field("shapes")
 
 
 @attrs.frozen(eq=False)
@@ -247,13 +296,16 @@ class Optimizer:
     """A pure pair: ``init(params) -> opt_state``, ``update(params, grads, opt_state) -> (params, opt_state)``.
 
     ``name`` and ``hyperparams`` describe how it was built (``fnn.adam(1e-3)`` has
-    ``name="adam"``), so that it can be stored and rebuilt.
+    ``name="adam"``), so that it can be stored and rebuilt. ``kernel`` (keyword only, optional) is
+    the same arithmetic on flat vectors (``fnn.optimizers.Kernel``), which ``train_step`` calls
+    without building records; an optimizer without one is run through ``update``.
     """
 
     init: Callable
     update: Callable
     name: str = "custom"
     hyperparams: tuple = attrs.field(default=(), converter=lambda d: tuple(dict(d).items()))
+    kernel: Any = attrs.field(default=None, kw_only=True, repr=False)
 
 
 @attrs.frozen(eq=False)

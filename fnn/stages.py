@@ -9,16 +9,24 @@ Samples are rows. For layer ``l`` with ``W``: (n_in, n_out), ``b``: (n_out,)::
     W <- W - lr * dW,  b <- b - lr * db                                (update)
 
 Every array returned is fresh and read-only; no argument is touched.
+
+Each stage checks its arguments and then runs a kernel (``run_forward``, ``run_cost``,
+``run_backward``) on plain arrays. ``fnn.train_step`` runs the same kernels, so a step gives the
+same state bit for bit, but checks once per step and builds no records that nobody sees.
+Kernels take fresh arrays from ``fnn.buffers.empty`` and work in place on them.
 """
 from __future__ import annotations
 
 from typing import Any
 
+import attrs
+
 import numpy as np
 
 from fnn import checks
-from fnn.activations import ACTIVATIONS
-from fnn.losses import LOSSES, output_delta
+from fnn.activations import ACTIVATIONS, Activation
+from fnn.buffers import empty, ones
+from fnn.losses import LOSSES, Loss, output_delta
 from fnn.records import Cache, Grads, LayerCache, Network, Params, freeze, readonly, split
 
 
@@ -33,6 +41,8 @@ def check_params(net: Network, params: Any, name: str = "params") -> np.dtype:
     check_net(net)
     if not isinstance(params, Params):
         raise TypeError(f"{name}: expected a Params (see fnn.init_params), got {type(params).__name__}")
+    if params.is_flat and params.shapes == net.shapes:
+        return params.dtype
     if len(params.layers) != len(net.layers):
         raise ValueError(f"{name}: expected {len(net.layers)} layers like the network, got {len(params.layers)}")
     dtype = params.layers[0].W.dtype
@@ -73,6 +83,72 @@ def as_input(net: Network, X: Any, dtype: np.dtype) -> np.ndarray:
     return checks.matrix("X", X, net.layers[0].n_in, " (one row per sample, n_in columns for the first layer)", dtype)
 
 
+@attrs.frozen
+class Plan:
+    """What the kernels need of a network, looked up once: per layer the activation and bias flag."""
+
+    acts: tuple[Activation, ...]
+    bias: tuple[bool, ...]
+    loss: Loss
+    l2: float
+    shapes: tuple
+    n_params: int
+
+
+def plan(net: Network) -> Plan:
+    """The ``Plan`` of ``net``."""
+    return Plan(
+        tuple(ACTIVATIONS[d.activation] for d in net.layers),
+        tuple(d.use_bias for d in net.layers),
+        LOSSES[net.loss],
+        float(net.l2),
+        net.shapes,
+        net.n_params,
+    )
+
+
+def run_forward(pl: Plan, pairs, X: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """``Z = A_prev @ W + b``, ``A = g(Z)`` layer by layer from ``A_0 = X``: the lists of ``Z`` and ``A``."""
+    Zs, As, A = [], [], X
+    for (W, b), act, bias in zip(pairs, pl.acts, pl.bias):
+        Z = np.matmul(A, W, out=empty((A.shape[0], W.shape[1]), W.dtype))
+        if bias:
+            Z += b
+        A = act.fn(Z, out=empty(Z.shape, Z.dtype))
+        Zs.append(Z)
+        As.append(A)
+    return Zs, As
+
+
+def run_cost(pl: Plan, pairs, Z: np.ndarray, A: np.ndarray, Y: np.ndarray) -> np.floating:
+    """``loss(Z, A, Y) + l2/(2m) sum ||W||^2`` as a scalar of ``Z``'s dtype."""
+    J = pl.loss.cost(Z, A, Y)
+    if pl.l2:
+        J += pl.l2 / (2 * Y.shape[0]) * sum(float(np.vdot(W, W)) for W, _ in pairs)
+    return Z.dtype.type(J)
+
+
+def run_backward(pl: Plan, pairs, X: np.ndarray, Zs, As, Y: np.ndarray) -> np.ndarray:
+    """The gradient of ``run_cost`` as one fresh flat vector (layout of ``Params.flat``)."""
+    m, dtype = Y.shape[0], Zs[-1].dtype
+    flat = empty(pl.n_params, dtype)
+    grads = split(flat, pl.shapes, writable=True)
+    dZ = output_delta(pl.loss, pl.acts[-1], Zs[-1], As[-1], Y)
+    for i in range(len(pairs) - 1, -1, -1):
+        (W, _), (dW, db) = pairs[i], grads[i]
+        np.matmul((As[i - 1] if i else X).T, dZ, out=dW)
+        if pl.l2:
+            dW += np.multiply(W, pl.l2 / m, out=empty(W.shape, dtype))
+        if pl.bias[i]:
+            np.matmul(ones(m, dtype), dZ, out=db)
+        else:
+            db.fill(0)
+        if i:
+            dA = np.matmul(dZ, W.T, out=empty((m, W.shape[0]), dtype))
+            dZ = pl.acts[i - 1].vjp(dA, Zs[i - 1], As[i - 1], out=dA)
+    return flat
+
+
 def forward(net: Network, params: Params, X: Any) -> tuple[np.ndarray, Cache]:
     """``AL`` of shape (m, n_out) and the ``Cache`` of every layer's ``A_prev``, ``Z``, ``A``.
 
@@ -82,22 +158,11 @@ def forward(net: Network, params: Params, X: Any) -> tuple[np.ndarray, Cache]:
     ((4, 1), 2)
     """
     dtype = check_params(net, params)
-    A = freeze(as_input(net, X, dtype), "X")
-    layers = []
-    for d, p in zip(net.layers, params.layers):
-        Z = A @ p.W
-        if d.use_bias:
-            Z += p.b
-        A_next = readonly(ACTIVATIONS[d.activation].fn(Z))
-        layers.append(LayerCache(A, readonly(Z), A_next))
-        A = A_next
-    return A, Cache(tuple(layers))
-
-
-def _l2_term(net: Network, params: Params, m: int) -> float:
-    if not net.l2:
-        return 0.0
-    return net.l2 / (2 * m) * sum(float(np.vdot(p.W, p.W)) for p in params.layers)
+    X = freeze(as_input(net, X, dtype), "X")
+    Zs, As = run_forward(plan(net), params.pairs(), X)
+    A_prevs = [X] + As[:-1]
+    layers = tuple(LayerCache(a, readonly(z), readonly(y)) for a, z, y in zip(A_prevs, Zs, As))
+    return As[-1], Cache(layers)
 
 
 def cost(net: Network, params: Params, cache: Cache, Y: Any) -> np.floating:
@@ -105,33 +170,15 @@ def cost(net: Network, params: Params, cache: Cache, Y: Any) -> np.floating:
     dtype = check_params(net, params)
     out = check_cache(net, cache).layers[-1]
     Y = check_targets(net, Y, out.A.shape, dtype)
-    J = LOSSES[net.loss].cost(out.Z, out.A, Y) + _l2_term(net, params, Y.shape[0])
-    return dtype.type(J)
+    return run_cost(plan(net), params.pairs(), out.Z, out.A, Y)
 
 
 def backward(net: Network, params: Params, cache: Cache, Y: Any) -> Grads:
     """The exact gradient of ``cost``: ``Grads`` with ``dW``, ``db`` shaped like ``W``, ``b``."""
     dtype = check_params(net, params)
-    check_cache(net, cache)
-    out = cache.layers[-1]
-    Y = check_targets(net, Y, out.A.shape, dtype)
-    m = Y.shape[0]
-    flat = np.empty(net.n_params, dtype=dtype)
-    views = split(flat, net.shapes, writable=True)
-    dZ = output_delta(LOSSES[net.loss], ACTIVATIONS[net.layers[-1].activation], out.Z, out.A, Y)
-    for i in range(len(net.layers) - 1, -1, -1):
-        d, p, c = net.layers[i], params.layers[i], cache.layers[i]
-        dW, db = views[i]
-        np.matmul(c.A_prev.T, dZ, out=dW)
-        if net.l2:
-            dW += (net.l2 / m) * p.W
-        if d.use_bias:
-            np.sum(dZ, axis=0, out=db)
-        else:
-            db[...] = 0
-        if i:
-            prev = cache.layers[i - 1]
-            dZ = ACTIVATIONS[net.layers[i - 1].activation].vjp(dZ @ p.W.T, prev.Z, prev.A)
+    layers = check_cache(net, cache).layers
+    Y = check_targets(net, Y, layers[-1].A.shape, dtype)
+    flat = run_backward(plan(net), params.pairs(), layers[0].A_prev, [c.Z for c in layers], [c.A for c in layers], Y)
     return Grads.from_flat(flat, net.shapes)
 
 
@@ -144,6 +191,11 @@ def update(params: Params, grads: Grads, learning_rate: float) -> Params:
     if grads.shapes != params.shapes:
         raise ValueError(f"grads: expected shapes {params.shapes} like params, got {grads.shapes}")
     lr = checks.real("learning_rate", learning_rate, minimum=0.0)
-    flat = params.flat - params.dtype.type(lr) * grads.flat.astype(params.dtype, copy=False)
-    return Params.from_flat(flat, params.shapes)
+    p = params.flat
+    return Params.from_flat(descend(p, grads.flat.astype(p.dtype, copy=False), p.dtype.type(lr)), params.shapes)
 
+
+def descend(p: np.ndarray, g: np.ndarray, lr: np.floating) -> np.ndarray:
+    """``p - lr * g`` as a fresh flat vector (``lr`` of ``p``'s dtype)."""
+    step = np.multiply(g, lr, out=empty(p.shape, p.dtype))
+    return np.subtract(p, step, out=step)

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import math
 from functools import reduce
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
-import attrs
 import numpy as np
-from toolz import accumulate, compose_left, curry
+from toolz import accumulate, compose_left
 
 from fnn import checks
 from fnn.init import init_params
 from fnn.labels import targets
 from fnn.optimizers import sgd
-from fnn.records import Cache, FitResult, Grads, Network, Optimizer, Params, TrainState, readonly
-from fnn.stages import backward, check_net, check_params, cost, forward
+from fnn.records import FitResult, Grads, Network, Optimizer, Params, TrainState, readonly
+from fnn.stages import as_input, check_net, check_params, check_targets, plan, Plan, run_backward, run_cost, run_forward
 
 Batch = tuple[np.ndarray, np.ndarray]
 
@@ -51,62 +50,111 @@ def init_state(params: Params, optimizer: Optimizer) -> TrainState:
     return TrainState(params, optimizer.init(params), 0, math.nan, optimizer=optimizer)
 
 
-@attrs.frozen(eq=False)
-class Pass:
-    """One step in flight: the state it started from, the batch, and what each stage adds."""
+class Pass(NamedTuple):
+    """One step in flight: the state it started from, the batch, and what each stage adds.
+
+    ``pairs`` are the per-layer ``(W, b)`` views of the params; ``Zs``/``As`` the forward pass;
+    ``loss`` the cost; ``grads`` the flat gradient. Internal: never handed to user code.
+    """
 
     state: TrainState
     X: np.ndarray
     Y: np.ndarray
-    cache: Cache | None = None
+    pairs: list = ()
+    Zs: list = ()
+    As: list = ()
     loss: Any = math.nan
-    grads: Grads | None = None
+    grads: np.ndarray | None = None
 
 
-@curry
-def forward_stage(net: Network, p: Pass) -> Pass:
-    return attrs.evolve(p, cache=forward(net, p.state.params, p.X)[1])
+def forward_stage(pl: Plan) -> Callable[[Pass], Pass]:
+    def stage(p: Pass) -> Pass:
+        pairs = p.state.params.pairs()
+        Zs, As = run_forward(pl, pairs, p.X)
+        return Pass(p.state, p.X, p.Y, pairs, Zs, As)
+
+    return stage
 
 
-@curry
-def cost_stage(net: Network, p: Pass) -> Pass:
-    J = cost(net, p.state.params, p.cache, p.Y)
-    if not math.isfinite(J):
-        raise DivergenceError(p.state.step, p.state, float(J))
-    return attrs.evolve(p, loss=J)
+def cost_stage(pl: Plan) -> Callable[[Pass], Pass]:
+    def stage(p: Pass) -> Pass:
+        J = run_cost(pl, p.pairs, p.Zs[-1], p.As[-1], p.Y)
+        if not math.isfinite(J):
+            raise DivergenceError(p.state.step, p.state, float(J))
+        return Pass(p.state, p.X, p.Y, p.pairs, p.Zs, p.As, J)
+
+    return stage
 
 
-@curry
-def backward_stage(net: Network, p: Pass) -> Pass:
-    return attrs.evolve(p, grads=backward(net, p.state.params, p.cache, p.Y))
+def backward_stage(pl: Plan) -> Callable[[Pass], Pass]:
+    def stage(p: Pass) -> Pass:
+        return Pass(p.state, p.X, p.Y, loss=p.loss, grads=run_backward(pl, p.pairs, p.X, p.Zs, p.As, p.Y))
+
+    return stage
 
 
-@curry
-def update_stage(optimizer: Optimizer, p: Pass) -> TrainState:
-    params, opt_state = optimizer.update(p.state.params, p.grads, p.state.opt_state)
-    if not np.isfinite(params.flat).all():
-        raise DivergenceError(p.state.step, p.state, float(p.loss))
-    return TrainState(params, opt_state, p.state.step + 1, p.loss, optimizer=optimizer)
+def update_stage(pl: Plan, optimizer: Optimizer) -> Callable[[Pass], TrainState]:
+    """The optimizer's kernel on the flat vectors (or its ``update`` on records when it has none)."""
+
+    def stage(p: Pass) -> TrainState:
+        state = p.state
+        if optimizer.kernel is not None:
+            flat, opt_state = optimizer.kernel.apply(state.params.flat, p.grads, optimizer.kernel.check(state.opt_state))
+            params = Params.from_flat(flat, pl.shapes)
+        else:
+            params, opt_state = optimizer.update(state.params, Grads.from_flat(p.grads, pl.shapes), state.opt_state)
+        if not all_finite(params.flat):
+            raise DivergenceError(state.step, state, float(p.loss))
+        return TrainState(params, opt_state, state.step + 1, p.loss, optimizer=optimizer)
+
+    return stage
 
 
-def train_step(net: Network, optimizer: Optimizer) -> Callable[[TrainState, Batch], TrainState]:
-    """The pure step ``(state, (X, Y)) -> state``: forward, cost, backward, update, composed.
+def all_finite(a: np.ndarray) -> bool:
+    """``isfinite(a).all()``, as one sum in the common case (a sum is finite only if every term is)."""
+    return math.isfinite(np.add.reduce(a)) or bool(np.isfinite(a).all())
 
-    Raises ``DivergenceError`` when the cost is not finite (or the update would make params
-    non-finite); the error carries the state it was given.
-    """
-    check_net(net)
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"optimizer: expected an Optimizer (fnn.sgd, fnn.adam, ...), got {type(optimizer).__name__}")
-    pipeline = compose_left(forward_stage(net), cost_stage(net), backward_stage(net), update_stage(optimizer))
+
+def check_stage(net: Network, optimizer: Optimizer) -> Callable[[Pass], Pass]:
+    """Check the state and the batch once, as the public stages would (``X`` cast to the params' dtype)."""
+
+    def stage(p: Pass) -> Pass:
+        if not isinstance(p.state, TrainState):
+            raise TypeError(f"state: expected a TrainState (see fnn.init_state), got {type(p.state).__name__}")
+        dtype = check_params(net, p.state.params, "state.params")
+        X = as_input(net, p.X, dtype)
+        Y = check_targets(net, p.Y, (X.shape[0], net.layers[-1].n_out), dtype)
+        return Pass(p.state, X, Y)
+
+    return stage
+
+
+def step_pipeline(net: Network, optimizer: Optimizer, checked: bool) -> Callable[[TrainState, Batch], TrainState]:
+    """The step; ``checked=False`` leaves out the check stage, for callers (``fit``) that checked
+    the state and the data once (batches in the params' dtype, targets of the output's shape)."""
+    pl = plan(net)
+    stages = (forward_stage(pl), cost_stage(pl), backward_stage(pl), update_stage(pl, optimizer))
+    pipeline = compose_left(check_stage(net, optimizer), *stages) if checked else compose_left(*stages)
 
     def step(state: TrainState, batch: Batch) -> TrainState:
-        if not isinstance(state, TrainState):
-            raise TypeError(f"state: expected a TrainState (see fnn.init_state), got {type(state).__name__}")
         X, Y = batch
         return pipeline(Pass(state, X, Y))
 
     return step
+
+
+def train_step(net: Network, optimizer: Optimizer) -> Callable[[TrainState, Batch], TrainState]:
+    """The pure step ``(state, (X, Y)) -> state``: check, forward, cost, backward, update, composed.
+
+    The same state, bit for bit, as ``forward``, ``cost``, ``backward`` and ``optimizer.update``
+    called one after the other; the arguments are checked once, and no cache or gradient record
+    is built. Raises ``DivergenceError`` when the cost is not finite (or the update would make
+    params non-finite); the error carries the state it was given.
+    """
+    check_net(net)
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer: expected an Optimizer (fnn.sgd, fnn.adam, ...), got {type(optimizer).__name__}")
+    return step_pipeline(net, optimizer, checked=True)
 
 
 def fold(step: Callable[[TrainState, Batch], TrainState], batches: Iterable[Batch], state: TrainState) -> TrainState:
@@ -193,7 +241,8 @@ def fit(
         params = init_params(net, seed=seed, scheme=init)
     dtype = check_params(net, state.params if state is not None else params, "state.params" if state is not None else "params")
     X = checks.matrix("X", X, net.layers[0].n_in, " (one row per sample, n_in columns for the first layer)", dtype)
-    Y = targets(net, y).astype(dtype, copy=False)
+    Y = targets(net, y)
+    Y = check_targets(net, Y, Y.shape, dtype, "y")
     checks.same_rows(("X", "y"), X, Y)
     state = init_state(params, optimizer) if state is None else state
     per_epoch = batches_per_epoch(X.shape[0], batch_size)
@@ -202,7 +251,7 @@ def fit(
             f"state.step: expected a whole number of epochs ({per_epoch} batches each with batch_size={batch_size}), "
             f"got {state.step}"
         )
-    step = train_step(net, optimizer)
+    step = step_pipeline(net, optimizer, checked=False)
     trail = scan(step, batches(X, Y, batch_size, epochs, seed, state.step // per_epoch), state)
     final = next(trail)
     losses = []
