@@ -104,7 +104,8 @@ def train_step(net: Network, optimizer: Optimizer) -> Callable[[TrainState, Batc
         if not isinstance(state, TrainState):
             raise TypeError(f"state: expected a TrainState (see fnn.init_state), got {type(state).__name__}")
         X, Y = batch
-        return pipeline(Pass(state, X, Y))
+        with np.errstate(over="ignore", invalid="ignore"):  # a non-finite result raises DivergenceError instead
+            return pipeline(Pass(state, X, Y))
 
     return step
 
