@@ -138,7 +138,8 @@ def step_pipeline(net: Network, optimizer: Optimizer, checked: bool) -> Callable
 
     def step(state: TrainState, batch: Batch) -> TrainState:
         X, Y = batch
-        return pipeline(Pass(state, X, Y))
+        with np.errstate(over="ignore", invalid="ignore"):  # a non-finite result raises DivergenceError instead
+            return pipeline(Pass(state, X, Y))
 
     return step
 
