@@ -54,10 +54,10 @@ def _sse(Z, A, Y):
     return np.vdot(D, D)
 
 
-def _scaled_diff(A, Y, c):
-    """``c * (A - Y)`` in a fresh array."""
+def _scaled_diff(A, Y, d):
+    """``(A - Y) / d`` in a fresh array."""
     D = _diff(A, Y)
-    D *= c
+    D /= d
     return D
 
 
@@ -68,8 +68,8 @@ LOSSES: dict[str, Loss] = {
     for loss in (
         Loss("binary_cross_entropy", _bce, None, frozenset({"sigmoid"}), frozenset({"sigmoid"})),
         Loss("categorical_cross_entropy", _cce, None, frozenset({"softmax"}), frozenset({"softmax"})),
-        Loss("mean_squared_error", _mse, lambda Z, A, Y: _scaled_diff(A, Y, 1.0 / Z.shape[0]), _NOT_SOFTMAX),
-        Loss("sum_of_squares", _sse, lambda Z, A, Y: _scaled_diff(A, Y, 2.0), _NOT_SOFTMAX),
+        Loss("mean_squared_error", _mse, lambda Z, A, Y: _scaled_diff(A, Y, Z.shape[0]), _NOT_SOFTMAX),
+        Loss("sum_of_squares", _sse, lambda Z, A, Y: _scaled_diff(A, Y, 0.5), _NOT_SOFTMAX),
     )
 }
 
@@ -79,6 +79,6 @@ DEFAULT_LOSS = {"sigmoid": "binary_cross_entropy", "softmax": "categorical_cross
 def output_delta(loss: Loss, activation: Activation, Z: np.ndarray, A: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """``dJ/dZ`` of the output layer, a fresh array: ``(A - Y)/m`` for a fused pair, else ``vjp(grad(Z, A, Y))``."""
     if activation.name in loss.fused:
-        return _scaled_diff(A, Y, 1.0 / Z.shape[0])
+        return _scaled_diff(A, Y, Z.shape[0])
     D = loss.grad(Z, A, Y)
     return activation.vjp(D, Z, A, out=D)
