@@ -1,0 +1,510 @@
+"""Time fnn against the tutorial NumPy code it replaces, scikit-learn and PyTorch eager.
+
+    python scripts/benchmark.py [--quick] [--repeats N] [--only W1,W4] [--no-sklearn] [--no-torch]
+
+Every contender starts from the same initial weights (``fnn.init_params(net, seed=0)``) on the same
+data, with the same math. Before timing, each one's parameters after a short run are compared with
+fnn's (trajectories must agree); then each is timed as the median of ``--repeats`` runs after a
+warm-up run, and the table gives times per unit and ratios to the tutorial code of the same run.
+For W4 it also prints the GEMM floor: the sum over one epoch of the best measured time of every
+forward and backward matrix product at its exact shape, and each contender's share of it.
+Page faults (``getrusage``) are counted over the timed runs. ``--quick`` is a smoke run on small
+sizes (the default test run uses it; its numbers mean nothing).
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import time
+import warnings
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import numpy as np
+
+import fnn
+
+# --- the workloads --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One row of the table: data, network and training, and how many units one timed run does."""
+
+    id: str
+    sizes: tuple
+    hidden: str
+    output: str
+    loss: str
+    l2: float
+    bias: bool
+    optimizer: str
+    lr: float
+    batch_size: int | None
+    epochs: int
+    unit: str
+    scale: float  # seconds per epoch -> unit
+    dtype: type = np.float64
+    rows: int | None = None  # W4's sample count (quick mode shrinks it)
+
+    @property
+    def name(self) -> str:
+        return self.id + ("" if self.dtype == np.float64 else " f32")
+
+
+WORKLOADS = (
+    Workload("W1", (2, 25, 50, 50, 25, 1), "relu", "sigmoid", "binary_cross_entropy", 0.0, True, "sgd", 0.01, None, 300, "ms/epoch", 1e3),
+    Workload("W2", (2, 3, 2), "tanh", "softmax", "categorical_cross_entropy", 0.01, True, "sgd", 3.0, None, 2000, "µs/pass", 1e6),
+    Workload("W3", (64, 128, 64, 10), "relu", "softmax", "categorical_cross_entropy", 0.0, True, "adam", 1e-3, 64, 20, "ms/epoch", 1e3),
+    Workload("W4", (784, 512, 256, 10), "relu", "softmax", "categorical_cross_entropy", 0.0, True, "sgd", 0.01, 256, 1, "s/epoch", 1.0, rows=60000),
+    Workload("W5", (3, 4, 1), "sigmoid", "sigmoid", "sum_of_squares", 0.0, False, "sgd", 1.0, None, 5000, "µs/iteration", 1e6),
+)
+
+
+def all_workloads(quick: bool) -> list[Workload]:
+    """The five float64 workloads, then W1 and W4 in float32; ``quick`` shrinks every run."""
+    rows = list(WORKLOADS) + [replace(w, dtype=np.float32) for w in WORKLOADS if w.id in ("W1", "W4")]
+    if quick:
+        rows = [replace(w, epochs=2 if w.batch_size else 5, rows=w.rows and 2048) for w in rows]
+    return rows
+
+
+def load(w: Workload) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, labels)`` of the workload, ``X`` in its dtype."""
+    from sklearn.datasets import load_digits, make_moons
+
+    if w.id == "W1":
+        X, y = make_moons(1000, noise=0.2, random_state=100)
+        X, y = X[:900], y[:900]
+    elif w.id == "W2":
+        X, y = make_moons(300, noise=0.2, random_state=0)
+    elif w.id == "W3":
+        d = load_digits()
+        X, y = d.data / 16.0, d.target
+        X, y = X[: int(0.8 * len(X))], y[: int(0.8 * len(y))]
+    elif w.id == "W4":
+        rng = np.random.default_rng(0)
+        X, y = rng.standard_normal((w.rows, 784)), rng.integers(0, 10, w.rows)
+    else:
+        X, y = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], float), np.array([0, 1, 1, 0])
+    return np.ascontiguousarray(X, dtype=w.dtype), y
+
+
+def network(w: Workload) -> fnn.Network:
+    acts = [w.hidden] * (len(w.sizes) - 2) + [w.output]
+    layers = [fnn.Dense(a, b, g, w.bias) for a, b, g in zip(w.sizes, w.sizes[1:], acts)]
+    return fnn.Network(tuple(layers), w.loss, w.l2)
+
+
+def orders(w: Workload, m: int) -> Callable[[int], np.ndarray] | None:
+    """Epoch ``e``'s row order, as ``fnn.batches`` draws it (``None``: the whole set, in order)."""
+    return None if w.batch_size is None else (lambda e: np.random.default_rng([0, e]).permutation(m))
+
+
+def batch_indices(w: Workload, m: int, e: int) -> list:
+    order = orders(w, m)
+    if order is None:
+        return [slice(None)]
+    idx = order(e)
+    return [idx[lo : lo + w.batch_size] for lo in range(0, m, w.batch_size)]
+
+
+# --- the contenders: each trains from (W, b) pairs in fnn's layout and returns the final pairs ----
+
+
+def run_fnn(w, X, y, pairs, epochs):
+    net = network(w)
+    params = fnn.Params(tuple(fnn.LayerParams(W, b) for W, b in pairs))
+    opt = fnn.sgd(w.lr) if w.optimizer == "sgd" else fnn.adam(w.lr)
+    result = fnn.fit(net, X, y, opt, epochs=epochs, batch_size=w.batch_size, seed=0, params=params)
+    return [(layer.W, layer.b) for layer in result.state.params.layers]
+
+
+def _sigmoid(Z):
+    return 1 / (1 + np.exp(-Z))
+
+
+def _sigmoid_backward(dA, Z):
+    sig = _sigmoid(Z)
+    return dA * sig * (1 - sig)
+
+
+def _relu_backward(dA, Z):
+    dZ = np.array(dA, copy=True)
+    dZ[Z <= 0] = 0
+    return dZ
+
+
+def _softmax(Z):
+    E = np.exp(Z - np.max(Z, axis=0, keepdims=True))
+    return E / np.sum(E, axis=0, keepdims=True)
+
+
+def run_tutorial(w, X, y, pairs, epochs):
+    """The deep-network tutorial (seed 004, ch. 2): dicts of W/b, samples in columns, in-place updates,
+    the cost every iteration, ``dA = -(Y/A - (1-Y)/(1-A))``, ``dZ[Z <= 0] = 0``; Adam as in the Ng course."""
+    if w.id == "W2":
+        return run_tutorial_wildml(w, X, y, pairs, epochs)
+    if w.id == "W5":
+        return run_tutorial_xor(w, X, y, pairs, epochs)
+    L = len(pairs)
+    params = {}
+    for l, (W, b) in enumerate(pairs, 1):
+        params["W" + str(l)] = W.T.copy()
+        params["b" + str(l)] = b.reshape(-1, 1).copy()
+    Y_all = fnn.targets(network(w), y).T.astype(X.dtype)
+    X_all = X.T
+    v, s, t = {}, {}, 0
+    for key in params:
+        v["d" + key], s["d" + key] = np.zeros_like(params[key]), np.zeros_like(params[key])
+    m_all = X.shape[0]
+    for e in range(epochs):
+        for idx in batch_indices(w, m_all, e):
+            Xb, Yb = X_all[:, idx], Y_all[:, idx]
+            memory, A = {}, Xb
+            for l in range(1, L + 1):
+                A_prev = A
+                Z = np.dot(params["W" + str(l)], A_prev) + params["b" + str(l)]
+                if l < L:
+                    A = np.maximum(0, Z)
+                else:
+                    A = _sigmoid(Z) if w.output == "sigmoid" else _softmax(Z)
+                memory["A" + str(l - 1)], memory["Z" + str(l)] = A_prev, Z
+            m = Yb.shape[1]
+            if w.output == "sigmoid":
+                cost = -1 / m * (np.dot(Yb, np.log(A).T) + np.dot(1 - Yb, np.log(1 - A).T))
+            else:
+                cost = -1 / m * np.sum(Yb * np.log(A))
+            float(np.squeeze(cost))
+            grads = {}
+            dA_prev = -(np.divide(Yb, A) - np.divide(1 - Yb, 1 - A)) if w.output == "sigmoid" else None
+            for l in range(L, 0, -1):
+                Z, A_prev = memory["Z" + str(l)], memory["A" + str(l - 1)]
+                if l == L:
+                    dZ = _sigmoid_backward(dA_prev, Z) if w.output == "sigmoid" else A - Yb
+                else:
+                    dZ = _relu_backward(dA_prev, Z)
+                grads["dW" + str(l)] = np.dot(dZ, A_prev.T) / m
+                grads["db" + str(l)] = np.sum(dZ, axis=1, keepdims=True) / m
+                dA_prev = np.dot(params["W" + str(l)].T, dZ)
+            if w.optimizer == "sgd":
+                for l in range(1, L + 1):
+                    params["W" + str(l)] -= w.lr * grads["dW" + str(l)]
+                    params["b" + str(l)] -= w.lr * grads["db" + str(l)]
+            else:
+                t += 1
+                for key in params:
+                    g = grads["d" + key]
+                    v["d" + key] = 0.9 * v["d" + key] + 0.1 * g
+                    s["d" + key] = 0.999 * s["d" + key] + 0.001 * np.power(g, 2)
+                    v_hat = v["d" + key] / (1 - 0.9**t)
+                    s_hat = s["d" + key] / (1 - 0.999**t)
+                    params[key] -= w.lr * v_hat / (np.sqrt(s_hat) + 1e-8)
+    return [(params["W" + str(l)].T, params["b" + str(l)].ravel()) for l in range(1, L + 1)]
+
+
+def run_tutorial_wildml(w, X, y, pairs, epochs):
+    """The 2-3-2 tutorial (seed 001) as written: summed gradient, ``epsilon = 0.01``, ``reg_lambda = 0.01``."""
+    epsilon, reg_lambda = w.lr / X.shape[0], w.l2
+    (W1, b1), (W2, b2) = [(W.copy(), b.reshape(1, -1).copy()) for W, b in pairs]
+    num_examples = len(X)
+    for i in range(epochs):
+        z1 = X.dot(W1) + b1
+        a1 = np.tanh(z1)
+        z2 = a1.dot(W2) + b2
+        exp_scores = np.exp(z2)
+        probs = exp_scores / np.sum(exp_scores, axis=1, keepdims=True)
+        delta3 = probs
+        delta3[range(num_examples), y] -= 1
+        dW2 = (a1.T).dot(delta3)
+        db2 = np.sum(delta3, axis=0, keepdims=True)
+        delta2 = delta3.dot(W2.T) * (1 - np.power(a1, 2))
+        dW1 = np.dot(X.T, delta2)
+        db1 = np.sum(delta2, axis=0)
+        dW2 += reg_lambda * W2
+        dW1 += reg_lambda * W1
+        W1 += -epsilon * dW1
+        b1 += -epsilon * db1
+        W2 += -epsilon * dW2
+        b2 += -epsilon * db2
+    return [(W1, b1.ravel()), (W2, b2.ravel())]
+
+
+def run_tutorial_xor(w, X, y, pairs, epochs):
+    """The XOR tutorial (seed 004, ch. 1): ``weights += d_weights``, the loss every iteration."""
+    weights1, weights2 = pairs[0][0].copy(), pairs[1][0].copy()
+    yy = y.reshape(-1, 1).astype(X.dtype)
+
+    def sigmoid_derivative(x):
+        return x * (1.0 - x)
+
+    for i in range(epochs):
+        layer1 = _sigmoid(np.dot(X, weights1))
+        output = _sigmoid(np.dot(layer1, weights2))
+        float(np.sum((yy - output) ** 2))
+        d_weights2 = np.dot(layer1.T, (2 * (yy - output) * sigmoid_derivative(output)))
+        d_weights1 = np.dot(X.T, (np.dot(2 * (yy - output) * sigmoid_derivative(output), weights2.T) * sigmoid_derivative(layer1)))
+        weights1 += w.lr * d_weights1
+        weights2 += w.lr * d_weights2
+    return [(weights1, np.zeros(weights1.shape[1])), (weights2, np.zeros(1))]
+
+
+def sklearn_model(w, X, y, pairs, epochs, shuffle):
+    """An ``MLPClassifier`` primed with one untimed iteration, then given the initial weights."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    act = {"relu": "relu", "tanh": "tanh", "sigmoid": "logistic"}[w.hidden]
+    clf = MLPClassifier(
+        hidden_layer_sizes=w.sizes[1:-1], activation=act, solver=w.optimizer, alpha=w.l2,
+        batch_size=w.batch_size or X.shape[0], learning_rate_init=w.lr, max_iter=1, shuffle=shuffle,
+        random_state=0, tol=0.0, n_iter_no_change=10**9, momentum=0.0, nesterovs_momentum=False,
+        epsilon=1e-8, warm_start=True,
+    )
+    target = fnn.targets(network(w), y).astype(int) if w.id == "W2" else y
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, target)
+    clf.coefs_ = [W.astype(X.dtype, copy=True) for W, _ in pairs]
+    clf.intercepts_ = [b.astype(X.dtype, copy=True) for _, b in pairs]
+    if w.id == "W2":
+        clf.out_activation_ = "softmax"  # two one-hot columns would otherwise be two logistic units
+    clf.max_iter = epochs
+    return clf, target
+
+
+def run_sklearn(w, X, y, pairs, epochs, shuffle=True):
+    """scikit-learn's MLPClassifier (W5: the closest it has, logistic units with biases and log-loss)."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    if w.id == "W5":
+        pairs = [(W, np.zeros(W.shape[1], X.dtype)) for W, _ in pairs]
+    clf, target = sklearn_model(w, X, y, pairs, epochs, shuffle)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, target)
+    return list(zip(clf.coefs_, clf.intercepts_))
+
+
+def run_torch(w, X, y, pairs, epochs):
+    """PyTorch eager: nn.Linear layers, autograd, torch.optim, ``loss.item()`` every step."""
+    import torch
+
+    dtype = torch.float64 if w.dtype == np.float64 else torch.float32
+    acts = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}
+    layers = []
+    for i, (W, b) in enumerate(pairs):
+        lin = torch.nn.Linear(W.shape[0], W.shape[1], bias=w.bias, dtype=dtype)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(W.T)))
+            if w.bias:
+                lin.bias.copy_(torch.from_numpy(b))
+        layers.append(lin)
+        if i < len(pairs) - 1:
+            layers.append(acts[w.hidden]())
+    if w.id == "W5":
+        layers.append(torch.nn.Sigmoid())
+    model = torch.nn.Sequential(*layers)
+    Xt = torch.from_numpy(X)
+    if w.loss == "binary_cross_entropy":
+        Yt, loss_fn = torch.from_numpy(y.reshape(-1, 1).astype(w.dtype)), torch.nn.BCEWithLogitsLoss()
+    elif w.loss == "categorical_cross_entropy":
+        Yt, loss_fn = torch.from_numpy(y.astype(np.int64)), torch.nn.CrossEntropyLoss()
+    else:
+        Yt, loss_fn = torch.from_numpy(y.reshape(-1, 1).astype(w.dtype)), lambda out, t: ((out - t) ** 2).sum()
+    opt = torch.optim.SGD(model.parameters(), lr=w.lr) if w.optimizer == "sgd" else torch.optim.Adam(model.parameters(), lr=w.lr, eps=1e-8)
+    weights = [layer.weight for layer in layers if isinstance(layer, torch.nn.Linear)]
+    for e in range(epochs):
+        for idx in batch_indices(w, X.shape[0], e):
+            xb, yb = (Xt, Yt) if isinstance(idx, slice) else (Xt[idx], Yt[idx])
+            opt.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            if w.l2:
+                loss = loss + w.l2 / (2 * xb.shape[0]) * sum((W * W).sum() for W in weights)
+            loss.backward()
+            opt.step()
+            loss.item()
+    lins = [layer for layer in layers if isinstance(layer, torch.nn.Linear)]
+    return [(lin.weight.detach().numpy().T, lin.bias.detach().numpy() if w.bias else np.zeros(lin.out_features)) for lin in lins]
+
+
+# --- checks, timing, the GEMM floor ------------------------------------------------------------
+
+
+def initial_pairs(w: Workload) -> list[tuple[np.ndarray, np.ndarray]]:
+    params = fnn.init_params(network(w), seed=0, dtype=w.dtype)
+    return [(np.array(layer.W), np.array(layer.b)) for layer in params.layers]
+
+
+def max_rel_diff(a, b) -> float:
+    """Largest ``|a - b| / (|b| + 1e-3)`` over every parameter: how far two trajectories end apart."""
+    return max(float(np.max(np.abs(x - y) / (np.abs(y) + 1e-3))) for pa, pb in zip(a, b) for x, y in zip(pa, pb))
+
+
+def full_cost(w: Workload, X, y, pairs) -> float:
+    """fnn's cost of ``pairs`` on the whole training set."""
+    net = network(w)
+    params = fnn.Params(tuple(fnn.LayerParams(W.astype(w.dtype), b.astype(w.dtype)) for W, b in pairs))
+    _, cache = fnn.forward(net, params, X)
+    return float(fnn.cost(net, params, cache, fnn.targets(net, y).astype(w.dtype)))
+
+
+def check(w, name, run, X, y, fnn_end, steps, tol) -> float:
+    """Run ``steps`` epochs from the shared start and compare the end with fnn's; raise when apart.
+
+    The distance is ``max_rel_diff`` of the parameters, or for scikit-learn's Adam (whose eps sits
+    inside the bias correction, so single weights with tiny gradients move differently) the
+    relative difference of the training cost at the end.
+    """
+    end = run(w, X, y, initial_pairs(w), steps)
+    if name == "sklearn" and w.optimizer == "adam":
+        ref = full_cost(w, X, y, fnn_end)
+        diff = abs(full_cost(w, X, y, end) - ref) / ref
+    else:
+        diff = max_rel_diff(end, fnn_end)
+    if not diff <= tol:
+        raise AssertionError(f"{w.name} {name}: the end after {steps} epochs differs from fnn's by {diff:.2e} (> {tol:.0e})")
+    return diff
+
+
+def timed(run, w, X, y, repeats) -> tuple[float, int]:
+    """Median seconds of ``repeats`` full runs after a warm-up run, and the page faults they took."""
+    pairs = initial_pairs(w)
+    run(w, X, y, pairs, w.epochs)
+    times, faults = [], resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        run(w, X, y, pairs, w.epochs)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+
+
+def gemm_floor(w: Workload, m: int, reps: int = 5) -> float:
+    """Seconds per epoch: the best measured time of every matrix product of a step, at its exact
+    shape and layout (``Z = A_prev @ W``, ``dW = A_prev.T @ dZ``, ``dA_prev = dZ @ W.T``), summed."""
+    rng = np.random.default_rng(0)
+    rows = [w.batch_size] * (m // w.batch_size) + ([m % w.batch_size] if m % w.batch_size else [])
+    total = 0.0
+    for r in sorted(set(rows)):
+        step = 0.0
+        for i, (a, b) in enumerate(zip(w.sizes, w.sizes[1:])):
+            A_prev, W, dZ = (rng.standard_normal(s).astype(w.dtype) for s in ((r, a), (a, b), (r, b)))
+            products = [(A_prev, W), (A_prev.T, dZ)] + ([(dZ, W.T)] if i else [])
+            for P, Q in products:
+                out = np.empty((P.shape[0], Q.shape[1]), w.dtype)
+                best = np.inf
+                for _ in range(reps):
+                    t0 = time.perf_counter()
+                    np.matmul(P, Q, out=out)
+                    best = min(best, time.perf_counter() - t0)
+                step += best
+        total += step * rows.count(r)
+    return total
+
+
+CONTENDERS = {"tutorial": run_tutorial, "fnn": run_fnn, "sklearn": run_sklearn, "torch": run_torch}
+
+
+def tolerance(w: Workload, name: str) -> float:
+    """How far a contender may end from fnn: float rounding, or sklearn's Adam (eps inside the bias correction)."""
+    if name == "sklearn" and w.optimizer == "adam":
+        return 1e-3
+    return 1e-6 if w.dtype == np.float64 else 2e-2
+
+
+def bench(w: Workload, names: list[str], repeats: int, quick: bool) -> dict:
+    X, y = load(w)
+    steps = 2 if w.batch_size else 20
+    fnn_end = run_fnn(w, X, y, initial_pairs(w), steps)
+    row = {"workload": w, "times": {}, "faults": {}, "check": {}}
+    for name in names:
+        run = CONTENDERS[name]
+        if name == "sklearn":
+            if w.id == "W5":
+                row["check"][name] = "closest config"
+            else:
+                # sklearn cannot take fnn's batch order: compare unshuffled runs for minibatch workloads
+                ref = fnn_end if not w.batch_size else fnn_unshuffled(w, X, y, steps)
+                unshuffled = lambda *a: run_sklearn(*a, shuffle=False)  # noqa: E731
+                row["check"][name] = check(w, name, unshuffled, X, y, ref, steps, tolerance(w, name))
+        elif name != "fnn":
+            row["check"][name] = check(w, name, run, X, y, fnn_end, steps, tolerance(w, name))
+        row["times"][name], row["faults"][name] = timed(run, w, X, y, repeats)
+    if w.id == "W4":
+        row["floor"] = gemm_floor(w, X.shape[0], reps=3 if quick else 10)
+    return row
+
+
+def fnn_unshuffled(w, X, y, steps):
+    """fnn over batches in row order (what sklearn's ``shuffle=False`` sees)."""
+    net = network(w)
+    params = fnn.Params(tuple(fnn.LayerParams(W, b) for W, b in initial_pairs(w)))
+    opt = fnn.sgd(w.lr) if w.optimizer == "sgd" else fnn.adam(w.lr)
+    Y = fnn.targets(net, y).astype(w.dtype)
+    m = X.shape[0]
+    batches = [(X[lo : lo + w.batch_size], Y[lo : lo + w.batch_size]) for _ in range(steps) for lo in range(0, m, w.batch_size)]
+    final = fnn.fold(fnn.train_step(net, opt), batches, fnn.init_state(params, opt))
+    return [(layer.W, layer.b) for layer in final.params.layers]
+
+
+def table(rows: list[dict], names: list[str]) -> str:
+    """The markdown table: time per unit (ratio to the tutorial) per contender, faults, W4's floor."""
+    head = "| workload | unit | " + " | ".join(names) + " | fnn page faults |"
+    lines = [head, "|" + " --- |" * (len(names) + 3)]
+    for row in rows:
+        w, times = row["workload"], row["times"]
+        per_unit = {n: times[n] / w.epochs * w.scale for n in times}
+        cells = []
+        for n in names:
+            if n not in times:
+                cells.append("n/a")
+                continue
+            mark = "*" if row["check"].get(n) == "closest config" else ""
+            cells.append(f"{per_unit[n]:.4g}{mark} ({times[n] / times['tutorial']:.2f})" if "tutorial" in times else f"{per_unit[n]:.4g}{mark}")
+        lines.append(f"| {w.name} | {w.unit} | " + " | ".join(cells) + f" | {row['faults'].get('fnn', 0)} |")
+    for row in rows:
+        if "floor" in row:
+            w, floor = row["workload"], row["floor"]
+            shares = ", ".join(f"{n} {floor / row['times'][n] * w.epochs:.0%}" for n in names if n in row["times"])
+            lines.append(f"\n{w.name} GEMM floor: {floor:.3f} s/epoch; share of the floor: {shares}")
+    return "\n".join(lines)
+
+
+def available(names: list[str]) -> list[str]:
+    out = []
+    for n in names:
+        try:
+            __import__({"sklearn": "sklearn", "torch": "torch"}.get(n, "numpy"))
+            out.append(n)
+        except ImportError:
+            print(f"skipping {n}: not installed", file=sys.stderr)
+    return out
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run on small sizes")
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs per contender (default 3; quick 1)")
+    parser.add_argument("--only", default="", help="comma-separated workload names, e.g. W1,W4,'W4 f32'")
+    parser.add_argument("--no-sklearn", action="store_true")
+    parser.add_argument("--no-torch", action="store_true")
+    args = parser.parse_args(argv)
+    repeats = args.repeats or (1 if args.quick else 3)
+    names = ["tutorial", "fnn"] + [n for n, off in (("sklearn", args.no_sklearn), ("torch", args.no_torch)) if not off]
+    names = available(names)
+    only = {s.strip() for s in args.only.split(",") if s.strip()}
+    rows = []
+    for w in all_workloads(args.quick):
+        if only and w.name not in only and w.id not in only:
+            continue
+        rows.append(bench(w, names, repeats, args.quick))
+        print(f"{w.name} done: " + ", ".join(f"{n} {t:.3f}s" for n, t in rows[-1]["times"].items()), file=sys.stderr, flush=True)
+    print(table(rows, names))
+    print("\n* W5 scikit-learn: closest configuration it has (biases, log-loss), not the same math; not checked.")
+    return rows
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
