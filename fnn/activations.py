@@ -115,7 +115,7 @@ def _identity_vjp(dA, Z, A, out=None):
 
 def row_max(Z: np.ndarray) -> np.ndarray:
     """``max(Z, axis=1)``, shape ``(m,)``: column by column for narrow ``Z`` (a short-axis reduce is slow)."""
-    if Z.shape[1] > 16:
+    if Z.shape[1] > 4:
         return Z.max(axis=1)
     M = Z[:, 0].copy()
     for j in range(1, Z.shape[1]):

@@ -3,11 +3,11 @@
 A pure step returns new arrays every time. glibc serves large blocks with ``mmap`` and gives
 them back to the kernel on free, so a step that allocates and frees arrays of a few hundred KiB
 can page-fault on every one of them, or not, depending on what ran before. ``empty(shape, dtype)``
-takes arrays of ``POOLED_BYTES`` or more from a pool of raw buffers instead: a buffer is handed
-out again only when no array refers to it any more (its reference count is back to the pool's
-own; every NumPy view keeps its owner alive), exactly as the allocator reuses freed memory, but
-without returning it to the kernel. Smaller arrays come from ``np.empty`` (the heap serves them
-without faults). The pool keeps at most ``PER_SIZE`` buffers of each byte size.
+takes arrays of ``POOLED_BYTES`` or more from a pool instead: an array is handed out again only
+when nothing refers to it any more (its reference count is back to the pool's own; every NumPy
+view keeps its owner alive), exactly as the allocator reuses freed memory, but without returning
+it to the kernel. Smaller arrays come from ``np.empty`` (the heap serves them without faults).
+The pool keeps at most ``PER_SIZE`` arrays of each shape and dtype.
 """
 from __future__ import annotations
 
@@ -20,22 +20,22 @@ import numpy as np
 POOLED_BYTES = 1 << 14
 PER_SIZE = 8
 
-_pool: dict[int, list[np.ndarray]] = {}
+_pool: dict[tuple, list[np.ndarray]] = {}
 _lock = threading.Lock()
 
 
-def _first_free(raws: list[np.ndarray], free_refs: int) -> np.ndarray | None:
-    """The first buffer in ``raws`` that nothing outside the pool refers to."""
-    for raw in raws:
-        if sys.getrefcount(raw) <= free_refs:
-            return raw
+def _first_free(arrays: list[np.ndarray], free_refs: int) -> np.ndarray | None:
+    """The first array in ``arrays`` that nothing outside the pool refers to (no view either)."""
+    for arr in arrays:
+        if sys.getrefcount(arr) <= free_refs:
+            return arr
     return None
 
 
 def _calibrate() -> int:
-    """The reference count ``_first_free`` sees for a buffer that only the pool holds."""
-    raws, refs = [np.empty(1, np.uint8)], 1
-    while _first_free(raws, refs) is None:
+    """The reference count ``_first_free`` sees for an array that only the pool holds."""
+    arrays, refs = [np.empty(1)], 1
+    while _first_free(arrays, refs) is None:
         refs += 1
     return refs
 
@@ -43,26 +43,26 @@ def _calibrate() -> int:
 _FREE_REFS = _calibrate()
 
 
-def empty(shape, dtype) -> np.ndarray:
+def empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """A fresh, writable, C-contiguous array; from the pool when it has ``POOLED_BYTES`` or more.
 
-    >>> a = empty((3, 4), np.float64); a.shape, a.dtype, a.flags.writeable
+    >>> a = empty((3, 4), np.dtype(np.float64)); a.shape, a.dtype, a.flags.writeable
     ((3, 4), dtype('float64'), True)
     """
-    dtype = np.dtype(dtype)
-    nbytes = math.prod(shape) * dtype.itemsize if isinstance(shape, tuple) else shape * dtype.itemsize
-    if nbytes < POOLED_BYTES:
+    if (shape[0] * shape[1] if len(shape) == 2 else math.prod(shape)) * dtype.itemsize < POOLED_BYTES:
         return np.empty(shape, dtype)
+    key = (shape, dtype)
     with _lock:
-        raws = _pool.setdefault(nbytes, [])
-        raw = _first_free(raws, _FREE_REFS)
-        if raw is None:
-            raw = np.empty(nbytes, np.uint8)
-            if len(raws) < PER_SIZE:
-                raws.append(raw)
-        raw.flags.writeable = True
-        arr = raw.view(dtype).reshape(shape)
-        raw.flags.writeable = False  # the view stays writable; read-only views of it cannot be unfrozen
+        arrays = _pool.get(key)
+        if arrays is None:
+            arrays = _pool[key] = []
+        arr = _first_free(arrays, _FREE_REFS)
+        if arr is None:
+            arr = np.empty(shape, dtype)
+            if len(arrays) < PER_SIZE:
+                arrays.append(arr)
+        else:
+            arr.flags.writeable = True  # a record froze it; nothing refers to it any more
     return arr
 
 

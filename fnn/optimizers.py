@@ -12,6 +12,7 @@ rate of an update is ``schedule(count)`` (``k = 0`` first) and Adam's ``t = coun
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import attrs
@@ -156,7 +157,8 @@ def rmsprop(learning_rate, beta: float = 0.9, eps: float = 1e-8) -> Optimizer:
 def adam(learning_rate=1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> Optimizer:
     """Adam with bias correction; ``t = 1`` at the first update.
 
-    Computed as ``p - (lr / (1-b1^t)) * m / (sqrt(v * (1 / (1-b2^t))) + eps)``.
+    Computed as ``p - lr_t * m / (sqrt(v) + eps_t)`` with ``lr_t = lr * sqrt(1-b2^t) / (1-b1^t)`` and
+    ``eps_t = eps * sqrt(1-b2^t)``: the same number as the formula above, in five array operations.
     """
     schedule = as_schedule(learning_rate)
     rate = _rate(schedule)
@@ -168,12 +170,11 @@ def adam(learning_rate=1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: floa
         t = state.count + 1
         mu = _average(beta1, state.mu, g)
         nu = _average(beta2, state.nu, np.multiply(g, g, out=empty(g.shape, g.dtype)))
-        step = _scaled(nu, 1.0 / (1 - beta2**t))
-        np.sqrt(step, out=step)
-        step += eps
+        root = math.sqrt(1 - beta2**t)
+        step = np.sqrt(nu, out=empty(nu.shape, nu.dtype))
+        step += eps * root
         np.divide(mu, step, out=step)
-        lr = p.dtype.type(rate(state.count) / (1 - beta1**t))
-        return descend(p, step, lr), AdamState(t, mu, nu)
+        return descend(p, step, p.dtype.type(rate(state.count) * root / (1 - beta1**t))), AdamState(t, mu, nu)
 
     def init(params):
         zeros = _zeros(params)

@@ -93,6 +93,19 @@ class Plan:
     l2: float
     shapes: tuple
     n_params: int
+    spans: tuple = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        spans, pos = [], 0
+        for w_shape, (n_b,) in self.shapes:
+            end = pos + w_shape[0] * w_shape[1]
+            spans.append((pos, end, end + n_b, w_shape))
+            pos = end + n_b
+        object.__setattr__(self, "spans", tuple(spans))
+
+    def views(self, flat: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(W, b)`` views of a flat vector laid out like ``Params.flat`` (writable if ``flat`` is)."""
+        return [(flat[a:b].reshape(shape), flat[b:c]) for a, b, c, shape in self.spans]
 
 
 def plan(net: Network) -> Plan:
@@ -131,8 +144,8 @@ def run_cost(pl: Plan, pairs, Z: np.ndarray, A: np.ndarray, Y: np.ndarray) -> np
 def run_backward(pl: Plan, pairs, X: np.ndarray, Zs, As, Y: np.ndarray) -> np.ndarray:
     """The gradient of ``run_cost`` as one fresh flat vector (layout of ``Params.flat``)."""
     m, dtype = Y.shape[0], Zs[-1].dtype
-    flat = empty(pl.n_params, dtype)
-    grads = split(flat, pl.shapes, writable=True)
+    flat = empty((pl.n_params,), dtype)
+    grads = pl.views(flat)
     dZ = output_delta(pl.loss, pl.acts[-1], Zs[-1], As[-1], Y)
     for i in range(len(pairs) - 1, -1, -1):
         (W, _), (dW, db) = pairs[i], grads[i]

@@ -69,7 +69,7 @@ class Pass(NamedTuple):
 
 def forward_stage(pl: Plan) -> Callable[[Pass], Pass]:
     def stage(p: Pass) -> Pass:
-        pairs = p.state.params.pairs()
+        pairs = pl.views(p.state.params.flat)
         Zs, As = run_forward(pl, pairs, p.X)
         return Pass(p.state, p.X, p.Y, pairs, Zs, As)
 
