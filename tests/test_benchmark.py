@@ -1,0 +1,45 @@
+"""The benchmark's smoke mode runs every workload and contender with its trajectory checks."""
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+import sys
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def load_benchmark():
+    spec = importlib.util.spec_from_file_location("benchmark", ROOT / "scripts" / "benchmark.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_run_checks_and_times_every_workload(capsys):
+    bench = load_benchmark()
+    rows = bench.main(["--quick"])
+    assert [r["workload"].name for r in rows] == ["W1", "W2", "W3", "W4", "W5", "W1 f32", "W4 f32"]
+    for row in rows:
+        assert {"tutorial", "fnn"} <= set(row["times"]) and all(t > 0 for t in row["times"].values())
+    assert rows[3]["floor"] > 0
+    out = capsys.readouterr().out
+    assert "| W4 f32 | s/epoch |" in out and "GEMM floor" in out
+
+
+def test_the_check_catches_a_contender_that_does_different_math():
+    bench = load_benchmark()
+    w = bench.WORKLOADS[0]
+    X, y = bench.load(w)
+    end = bench.run_fnn(w, X, y, bench.initial_pairs(w), 3)
+    wrong = lambda w_, X_, y_, pairs, epochs: bench.run_fnn(bench.replace(w_, lr=w_.lr * 1.5), X_, y_, pairs, epochs)  # noqa: E731
+    try:
+        bench.check(w, "wrong", wrong, X, y, end, 3, 1e-6)
+    except AssertionError as err:
+        assert "W1 wrong" in str(err)
+    else:
+        raise AssertionError("a different learning rate passed the trajectory check")
+    assert bench.check(w, "tutorial", bench.run_tutorial, X, y, end, 3, 1e-6) < 1e-6
+    assert np.isfinite(bench.gemm_floor(bench.replace(bench.WORKLOADS[3], rows=512), 512, reps=1))
