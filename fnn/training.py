@@ -16,6 +16,7 @@ from toolz import accumulate, compose_left
 from fnn import checks
 from fnn.init import init_params
 from fnn.labels import targets
+from fnn.buffers import empty
 from fnn.optimizers import sgd
 from fnn.records import FitResult, Grads, Network, Optimizer, Params, TrainState, readonly
 from fnn.stages import as_input, check_net, check_params, check_targets, plan, Plan, run_backward, run_cost, run_forward
@@ -203,7 +204,12 @@ def _batches(X, Y, batch_size, epochs, seed, start_epoch) -> Iterator[Batch]:
         order = np.random.default_rng([seed, e]).permutation(m)
         for lo in range(0, m, batch_size):
             idx = order[lo : lo + batch_size]
-            yield readonly(X[idx]), readonly(Y[idx])
+            yield readonly(_rows(X, idx)), readonly(_rows(Y, idx))
+
+
+def _rows(A: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``A[idx]`` gathered into a fresh array from the pool."""
+    return np.take(A, idx, axis=0, out=empty((len(idx),) + A.shape[1:], A.dtype))
 
 
 def batches_per_epoch(m: int, batch_size: int | None) -> int:
@@ -253,7 +259,7 @@ def fit(
             f"got {state.step}"
         )
     step = step_pipeline(net, optimizer, checked=False)
-    trail = scan(step, batches(X, Y, batch_size, epochs, seed, state.step // per_epoch), state)
+    trail = scan(step, _batches(X, Y, batch_size, epochs, seed, state.step // per_epoch), state)  # X, Y checked above
     final = next(trail)
     losses = []
     for final in trail:

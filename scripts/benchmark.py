@@ -67,7 +67,7 @@ def all_workloads(quick: bool) -> list[Workload]:
     """The five float64 workloads, then W1 and W4 in float32; ``quick`` shrinks every run."""
     rows = list(WORKLOADS) + [replace(w, dtype=np.float32) for w in WORKLOADS if w.id in ("W1", "W4")]
     if quick:
-        rows = [replace(w, epochs=2 if w.batch_size else 5, rows=w.rows and 2048) for w in rows]
+        rows = [replace(w, epochs=1 if w.batch_size else 5, rows=w.rows and 512) for w in rows]
     return rows
 
 
@@ -416,7 +416,7 @@ def tolerance(w: Workload, name: str) -> float:
 
 def bench(w: Workload, names: list[str], repeats: int, quick: bool) -> dict:
     X, y = load(w)
-    steps = 2 if w.batch_size else 20
+    steps = (1 if quick else 2) if w.batch_size else 20
     Xc, yc = X[:2048], y[:2048]  # the check: W4 on its first 2048 rows (float32 noise fitting drifts over a whole epoch)
     fnn_end = run_fnn(w, Xc, yc, initial_pairs(w), steps)
     row = {"workload": w, "times": {}, "faults": {}, "check": {}}
