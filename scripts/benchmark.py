@@ -1,6 +1,6 @@
 """Time fnn against the tutorial NumPy code it replaces, scikit-learn and PyTorch eager.
 
-    python scripts/benchmark.py [--quick] [--repeats N] [--only W1,W4] [--no-sklearn] [--no-torch]
+    python scripts/benchmark.py [--quick] [--repeats N] [--only W1,W4] [--threads N] [--no-sklearn] [--no-torch]
 
 Every contender starts from the same initial weights (``fnn.init_params(net, seed=0)``) on the same
 data, with the same math. Before timing, each one's parameters after a short run are compared with
@@ -491,7 +491,16 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--only", default="", help="comma-separated workload names, e.g. W1,W4,'W4 f32'")
     parser.add_argument("--no-sklearn", action="store_true")
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--threads", type=int, default=None, help="BLAS/torch threads for every contender (default: theirs)")
     args = parser.parse_args(argv)
+    if args.threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads)
+        if "torch" in available(["torch"] if not args.no_torch else []):
+            import torch
+
+            torch.set_num_threads(args.threads)
     repeats = args.repeats or (1 if args.quick else 3)
     names = ["tutorial", "fnn"] + [n for n, off in (("sklearn", args.no_sklearn), ("torch", args.no_torch)) if not off]
     names = available(names)
