@@ -27,7 +27,7 @@ from fnn import checks
 from fnn.activations import ACTIVATIONS, Activation
 from fnn.buffers import empty, ones
 from fnn.losses import LOSSES, Loss, output_delta
-from fnn.records import Cache, Grads, LayerCache, Network, Params, freeze, readonly, split
+from fnn.records import Cache, Grads, LayerCache, Network, Params, freeze, readonly
 
 
 def check_net(net: Any) -> Network:

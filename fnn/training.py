@@ -14,12 +14,12 @@ import numpy as np
 from toolz import accumulate, compose_left
 
 from fnn import checks
+from fnn.buffers import empty
 from fnn.init import init_params
 from fnn.labels import targets
-from fnn.buffers import empty
 from fnn.optimizers import sgd
 from fnn.records import FitResult, Grads, Network, Optimizer, Params, TrainState, readonly
-from fnn.stages import as_input, check_net, check_params, check_targets, plan, Plan, run_backward, run_cost, run_forward
+from fnn.stages import Plan, as_input, check_net, check_params, check_targets, plan, run_backward, run_cost, run_forward
 
 Batch = tuple[np.ndarray, np.ndarray]
 

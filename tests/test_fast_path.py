@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import fnn
-from fnn.training import step_pipeline
 
 from conftest import assert_same
 
