@@ -74,10 +74,7 @@ def experiment(args) -> common.Section:
 
 
 def main(argv: list[str] | None = None) -> common.Section:
-    args = common.parser(__doc__.splitlines()[0], learning_rate=0.01).parse_args(argv)
-    section = common.run(NAME, TITLE, args.out, lambda: experiment(args), PLAN)
-    print(section.markdown())
-    return section
+    return common.main(argv, __doc__, 0.01, NAME, TITLE, experiment, PLAN)
 
 
 if __name__ == "__main__":

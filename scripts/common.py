@@ -134,6 +134,18 @@ def run(name: str, title: str, out: str, experiment: Callable[[], Section], plan
     return section
 
 
+def main(argv, doc: str, learning_rate: float, name: str, title: str, experiment: Callable, plan: Row, extend: Callable | None = None) -> Section:
+    """A script's ``main``: parse ``argv`` (``extend(parser)`` adds options), run ``experiment(args)``
+    under ``run``, print the section and return it."""
+    parser_ = parser(doc.splitlines()[0], learning_rate)
+    if extend is not None:
+        extend(parser_)
+    args = parser_.parse_args(argv)
+    section = run(name, title, args.out, lambda: experiment(args), plan)
+    print(section.markdown())
+    return section
+
+
 def exit_code(section: Section) -> int:
     """0 when training succeeded, 1 when it diverged."""
     return 1 if section.diverged else 0

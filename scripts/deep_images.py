@@ -66,13 +66,12 @@ def experiment(args) -> common.Section:
     return common.Section(NAME, TITLE, rows, details, [common.save(fig, args.out, "deep_images_loss.png")], metrics)
 
 
-def main(argv: list[str] | None = None) -> common.Section:
-    parser = common.parser(__doc__.splitlines()[0], learning_rate=0.2)
+def h5_option(parser) -> None:
     parser.add_argument("--h5-dir", help="folder with train_catvnoncat.h5 and test_catvnoncat.h5 (default: the digits task)")
-    args = parser.parse_args(argv)
-    section = common.run(NAME, TITLE, args.out, lambda: experiment(args), PLAN)
-    print(section.markdown())
-    return section
+
+
+def main(argv: list[str] | None = None) -> common.Section:
+    return common.main(argv, __doc__, 0.2, NAME, TITLE, experiment, PLAN, extend=h5_option)
 
 
 if __name__ == "__main__":

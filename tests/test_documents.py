@@ -63,27 +63,25 @@ def document_xor(X, y, weights1, weights2, steps):
     return params, costs
 
 
-def test_xor_follows_the_document_with_learning_rate_1():
+def xor_trails(learning_rate):
+    """fnn's states with ``sgd(learning_rate)`` and the document's params and costs, from np.random.rand weights."""
     X, y = fnn.data.xor()
     Y = y[:, None].astype(float)
     rng = np.random.RandomState(1)
     weights1, weights2 = rng.rand(3, 4), rng.rand(4, 1)
-    doc_params, doc_costs = document_xor(X, Y, weights1, weights2, STEPS)
-    net = xor.network()
     start = params_of([(weights1, np.zeros(4)), (weights2, np.zeros(1))])
-    assert_same_trajectory(fnn_trail(net, fnn.sgd(1.0), start, X, Y, STEPS), doc_params, doc_costs)
+    states = fnn_trail(xor.network(), fnn.sgd(learning_rate), start, X, Y, STEPS)
+    return (states, *document_xor(X, Y, weights1, weights2, STEPS))
+
+
+def test_xor_follows_the_document_with_learning_rate_1():
+    assert_same_trajectory(*xor_trails(1.0))
 
 
 def test_xor_with_half_the_learning_rate_leaves_the_document():
     """The mapping is exact: lr 0.5 (the gradient of SSE/2) does not follow the document."""
-    X, y = fnn.data.xor()
-    Y = y[:, None].astype(float)
-    rng = np.random.RandomState(1)
-    weights1, weights2 = rng.rand(3, 4), rng.rand(4, 1)
-    doc_params, doc_costs = document_xor(X, Y, weights1, weights2, STEPS)
-    start = params_of([(weights1, np.zeros(4)), (weights2, np.zeros(1))])
     with pytest.raises(AssertionError):
-        assert_same_trajectory(fnn_trail(xor.network(), fnn.sgd(0.5), start, X, Y, STEPS), doc_params, doc_costs)
+        assert_same_trajectory(*xor_trails(0.5))
 
 
 # --- 001: shallow moons, W -= 0.01 * (summed gradient + 0.01 W) ----------------------------------
