@@ -158,7 +158,7 @@ def _batches(X, Y, batch_size, epochs, seed, start_epoch) -> Iterator[Batch]:
 
 
 def batches_per_epoch(m: int, batch_size: int | None) -> int:
-    return 1 if batch_size is None else -(-m // batch_size)
+    return 1 if batch_size is None else -(-m // checks.integer("batch_size", batch_size, minimum=1))
 
 
 def fit(
