@@ -33,9 +33,12 @@ class DivergenceError(ArithmeticError):
 
     def __init__(self, step: int, state: TrainState, cost: float = math.nan):
         self.step, self.state, self.cost = step, state, cost
+        optimizer = getattr(state, "optimizer", None)
+        lr = dict(optimizer.hyperparams).get("learning_rate") if optimizer is not None else None
         super().__init__(
-            f"training diverged at step {step}: cost {cost}; "
-            "the learning rate is probably too high for this network and data (try a smaller one)"
+            f"training diverged at step {step}: cost {cost}; the learning rate"
+            f"{'' if lr is None else f' ({optimizer.name} learning_rate={lr!r})'} is probably too high "
+            "for this network and data (try a smaller one)"
         )
 
     def __reduce__(self):
@@ -93,7 +96,8 @@ def train_step(net: Network, optimizer: Optimizer) -> Callable[[TrainState, Batc
     """The pure step ``(state, (X, Y)) -> state``: forward, cost, backward, update, composed.
 
     Raises ``DivergenceError`` when the cost is not finite (or the update would make params
-    non-finite); the error carries the state it was given.
+    non-finite); the error carries the state it was given. Overflow on the way there is that
+    error's business, so the step runs with NumPy's overflow/invalid/divide warnings off.
     """
     check_net(net)
     if not isinstance(optimizer, Optimizer):
@@ -104,7 +108,8 @@ def train_step(net: Network, optimizer: Optimizer) -> Callable[[TrainState, Batc
         if not isinstance(state, TrainState):
             raise TypeError(f"state: expected a TrainState (see fnn.init_state), got {type(state).__name__}")
         X, Y = batch
-        return pipeline(Pass(state, X, Y))
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is checked, not warned
+            return pipeline(Pass(state, X, Y))
 
     return step
 
