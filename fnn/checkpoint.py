@@ -103,7 +103,7 @@ def _optimizer_json(optimizer: Any) -> dict:
 
 
 def _opt_state_layout(state: TrainState) -> tuple[dict, dict[str, np.ndarray]]:
-    """``{"type", "ints", "arrays"}`` for the header, and the state's arrays by archive name."""
+    """``{"type", "ints", "arrays"}`` for the header, and the state's arrays by field name."""
     opt_state = state.opt_state
     made = state.optimizer.init(state.params)
     if type(opt_state) is not type(made) or not attrs.has(type(opt_state)):
@@ -115,12 +115,12 @@ def _opt_state_layout(state: TrainState) -> tuple[dict, dict[str, np.ndarray]]:
     for f in attrs.fields(type(opt_state)):
         value = getattr(opt_state, f.name)
         if isinstance(value, np.ndarray):
-            arrays[f"opt_state.{f.name}"] = value
+            arrays[f.name] = checks.finite(f"state.opt_state.{f.name}", value)
         elif isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
             ints[f.name] = int(value)
         else:
             raise TypeError(f"state.opt_state.{f.name}: expected an int or an array, got {type(value).__name__}")
-    return {"type": type(opt_state).__name__, "ints": ints, "arrays": [k.split(".", 1)[1] for k in arrays]}, arrays
+    return {"type": type(opt_state).__name__, "ints": ints, "arrays": list(arrays)}, arrays
 
 
 def _encode(net: Network, state: TrainState) -> dict[str, np.ndarray]:
@@ -146,9 +146,10 @@ def _encode(net: Network, state: TrainState) -> dict[str, np.ndarray]:
     }
     arrays = {"header": np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)}
     for i, layer in enumerate(state.params.layers):
-        arrays.update(zip(_layer_names(i), (layer.W, layer.b)))
+        for name, field in zip(_layer_names(i), ("W", "b")):
+            arrays[name] = checks.finite(f"state.params.layers[{i}].{field}", getattr(layer, field))
+    arrays.update((f"opt_state.{name}", arr) for name, arr in opt_arrays.items())
     arrays["loss"] = loss.astype(dtype)
-    arrays.update(opt_arrays)
     return arrays
 
 
@@ -270,10 +271,12 @@ def _optimizer(spec: Any) -> Optimizer:
     return OPTIMIZERS[spec["name"]](**{k: _hyperparam_value(v, f"header.optimizer.hyperparams.{k}") for k, v in hyper.items()})
 
 
-def _array(npz: Any, name: str, shape: tuple, dtype: np.dtype) -> np.ndarray:
+def _array(npz: Any, name: str, shape: tuple, dtype: np.dtype, finite: bool = True) -> np.ndarray:
     arr = npz[name]
     if arr.shape != tuple(shape) or arr.dtype != dtype:
         raise _Invalid(f"array {name!r}: expected {dtype} {tuple(shape)}, got {arr.dtype} {arr.shape}")
+    if finite and not np.isfinite(arr).all():
+        raise _Invalid(f"array {name!r}: expected finite values, got {arr[~np.isfinite(arr)][0]!r}")
     return arr
 
 
@@ -327,7 +330,7 @@ def _read(f: Any) -> tuple[Network, TrainState]:
         values = [_array(npz, name, shape, dtype) for name, shape in zip(names, shapes)]
         params = Params(tuple(LayerParams(W, b) for W, b in zip(values[::2], values[1::2])))
         opt_state = _opt_state(npz, optimizer.init(params), layout)
-        loss = _array(npz, "loss", (), dtype)[()]
+        loss = _array(npz, "loss", (), dtype, finite=False)[()]  # nan for a fresh state
     return net, TrainState(params, opt_state, header["step"], loss, optimizer=optimizer)
 
 

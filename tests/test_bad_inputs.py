@@ -178,6 +178,7 @@ SAVE_CASES = [
     ("save: state of another network", lambda tmp: save(tmp, state=fnn.init_state(OTHER_P, fnn.sgd(0.1))), ValueError, ["state.params.layers[0].W", "(2, 3)", "(3, 3)"]),
     ("save: lambda schedule", lambda tmp: save(tmp, state=fnn.init_state(P, fnn.adam(lambda k: 0.1))), ValueError, ["state.optimizer.hyperparams['learning_rate']", "fnn.schedules", "function"]),
     ("save: custom optimizer", lambda tmp: save(tmp, state=attrs.evolve(STATE, optimizer=fnn.Optimizer(STATE.optimizer.init, STATE.optimizer.update))), ValueError, ["state.optimizer", "sgd", "'custom'"]),
+    ("save: nan in params", lambda tmp: save(tmp, state=fnn.init_state(fnn.Params((fnn.LayerParams(with_nan(P.layers[0].W, (1, 2)), P.layers[0].b), P.layers[1])), fnn.sgd(0.1))), ValueError, ["state.params.layers[0].W", "finite", "nan"]),
     ("load: path None", lambda tmp: fnn.load(None), TypeError, ["path", "os.PathLike", "NoneType"]),
 ]
 

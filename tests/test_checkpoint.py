@@ -311,6 +311,8 @@ BAD_FILES = {
     "transposed W": lambda p, a: forge(p, {**a, "layer0.W": a["layer0.W"].T.copy()}),
     "W of ints": lambda p, a: forge(p, {**a, "layer0.W": a["layer0.W"].astype(np.int64)}),
     "moment of the wrong size": lambda p, a: forge(p, {**a, "opt_state.mu": a["opt_state.mu"][:-1]}),
+    "inf in params": lambda p, a: forge(p, {**a, "layer1.b": np.full_like(a["layer1.b"], np.inf)}),
+    "nan in a moment": lambda p, a: forge(p, {**a, "opt_state.nu": np.full_like(a["opt_state.nu"], np.nan)}),
     "loss not a scalar": lambda p, a: forge(p, {**a, "loss": np.zeros(2)}),
     "object array": lambda p, a: forge(p, {**a, "layer0.W": np.array([Boom(str(p) + ".pwned")], dtype=object)}),
 }
