@@ -20,7 +20,7 @@ import contextlib
 import json
 import numbers
 import os
-import tempfile
+import secrets
 from typing import Any
 
 import attrs
@@ -163,22 +163,23 @@ def _fsync_directory(directory: str) -> None:
             os.close(fd)
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+def _new_temporary(directory: str, base: str) -> tuple[str, int]:
+    """A new file ``.<base>.<random>.tmp`` in ``directory``, with the permissions ``open`` would give."""
+    while True:
+        tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
+        with contextlib.suppress(FileExistsError):
+            return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
 
 
 def _write_atomic(path: str, arrays: dict[str, np.ndarray]) -> None:
     """Write ``arrays`` to a temporary file beside ``path``, fsync it, then ``os.replace`` it."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    directory, base = os.path.split(os.path.abspath(path))
+    tmp, fd = _new_temporary(directory, base)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

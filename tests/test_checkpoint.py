@@ -101,6 +101,8 @@ def test_saves_at_exactly_the_path_and_overwrites(tmp_path):
     fnn.save(path, net, later)
     assert sorted(os.listdir(tmp_path)) == ["checkpoint"]
     assert fnn.load(path)[1].step == later.step
+    (tmp_path / "plain").write_bytes(b"")  # the permissions a plain open() gives (umask applied)
+    assert os.stat(path).st_mode == os.stat(tmp_path / "plain").st_mode
 
 
 @pytest.mark.parametrize("lr_kind", SCHEDULES)
