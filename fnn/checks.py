@@ -85,7 +85,7 @@ def finite(name: str, arr: np.ndarray) -> np.ndarray:
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(
-            f"{name}: expected finite values, got {arr[tuple(bad)]!r} at index {tuple(int(i) for i in bad)}"
+            f"{name}: expected finite values, got {arr[tuple(bad)].item()!r} at index {tuple(int(i) for i in bad)}"
         )
     return arr
 

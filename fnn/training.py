@@ -97,7 +97,7 @@ def train_step(net: Network, optimizer: Optimizer) -> Callable[[TrainState, Batc
 
     Raises ``DivergenceError`` when the cost is not finite (or the update would make params
     non-finite); the error carries the state it was given. Overflow on the way there is that
-    error's business, so the step runs with NumPy's overflow/invalid/divide warnings off.
+    error's business, so the step runs with NumPy's overflow and invalid warnings off.
     """
     check_net(net)
     if not isinstance(optimizer, Optimizer):
@@ -108,7 +108,7 @@ def train_step(net: Network, optimizer: Optimizer) -> Callable[[TrainState, Batc
         if not isinstance(state, TrainState):
             raise TypeError(f"state: expected a TrainState (see fnn.init_state), got {type(state).__name__}")
         X, Y = batch
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is checked, not warned
+        with np.errstate(over="ignore", invalid="ignore"):  # a non-finite result raises DivergenceError instead
             return pipeline(Pass(state, X, Y))
 
     return step
