@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import fnn
+from conftest import assert_same
 
 SCHEDULES = {
     "float": lambda lr: lr,
@@ -46,10 +47,8 @@ def trained(optimizer="adam", dtype=np.float64, epochs=3, batch_size=16, sizes=(
 
 def assert_same_state(a: fnn.TrainState, b: fnn.TrainState) -> None:
     """Bit for bit: params, optimizer state (type, ints and arrays), step, loss, optimizer."""
-    assert a.params.shapes == b.params.shapes
-    for (Wa, ba), (Wb, bb) in zip(a.params.pairs(), b.params.pairs()):
-        for x, y in ((Wa, Wb), (ba, bb)):
-            assert x.dtype == y.dtype and x.tobytes() == y.tobytes()
+    assert_same(a.params, b.params)
+    assert a.params.flat.tobytes() == b.params.flat.tobytes()  # bitwise: -0.0 and nan payloads too
     assert type(a.opt_state) is type(b.opt_state)
     for f in attrs.fields(type(a.opt_state)):
         x, y = getattr(a.opt_state, f.name), getattr(b.opt_state, f.name)
