@@ -340,6 +340,10 @@ def load(path: Any) -> tuple[Network, TrainState]:
 
     Raises ``FileNotFoundError`` for a missing file and ``CheckpointError`` (naming the path) for
     a truncated, damaged, foreign or newer-version one.
+
+    >>> load(os.devnull)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    fnn.checkpoint.CheckpointError: ...: not a valid fnn checkpoint: expected an .npz (zip) archive, ...
     """
     path = _path(path)
     with open(path, "rb") as f:
