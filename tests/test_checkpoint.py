@@ -8,12 +8,15 @@ import pickle
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 
 import attrs
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fnn
 from conftest import assert_same
@@ -153,6 +156,42 @@ def test_full_size_resume_is_exact(tmp_path, optimizer, dtype):
     assert_same_state(whole.state, second.state)
     assert np.concatenate([first.losses, second.losses]).tobytes() == whole.losses.tobytes()
     assert whole.state.step == 1600
+
+
+@st.composite
+def runs(draw):
+    """A random network (widths, activations, biases, l2), dtype, optimizer and schedule, trained a little."""
+    output = draw(st.sampled_from(["sigmoid", "softmax", "identity", "tanh"]))
+    widths = draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)) + [draw(st.integers(2 if output == "softmax" else 1, 3))]
+    layers = tuple(
+        fnn.Dense(a, b, output if i == len(widths) - 2 else draw(st.sampled_from(["relu", "leaky_relu", "tanh", "sigmoid"])),
+                  use_bias=draw(st.booleans()))
+        for i, (a, b) in enumerate(zip(widths, widths[1:]))
+    )
+    loss = {"sigmoid": "binary_cross_entropy", "softmax": "categorical_cross_entropy"}.get(output, "sum_of_squares")
+    net = fnn.Network(layers, loss, draw(st.sampled_from([0.0, 1e-3, 0.5])))
+    lr = SCHEDULES[draw(st.sampled_from(sorted(SCHEDULES)))](draw(st.floats(1e-4, 0.1)))
+    opt = OPTIMIZERS[draw(st.sampled_from(sorted(OPTIMIZERS)))](lr)
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    X = rng.normal(size=(8, widths[0]))
+    y = rng.integers(0, widths[-1] if output == "softmax" else 2, 8) if output in ("sigmoid", "softmax") else rng.normal(size=(8, widths[-1]))
+    if output == "sigmoid" and widths[-1] > 1:
+        y = rng.integers(0, 2, (8, widths[-1])).astype(float)
+    params = fnn.init_params(net, seed=0, dtype=dtype)
+    return net, fnn.fit(net, X, y, opt, epochs=draw(st.integers(0, 3)), batch_size=draw(st.sampled_from([None, 3])), params=params).state
+
+
+@settings(max_examples=60, deadline=None)
+@given(runs())
+def test_any_run_round_trips_exactly(run):
+    net, state = run
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "run.npz")
+        fnn.save(path, net, state)
+        net2, state2 = fnn.load(path)
+    assert net2 == net
+    assert_same_state(state, state2)
 
 
 # --- what save refuses, before touching the disk -----------------------------------------------
