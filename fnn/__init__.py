@@ -6,6 +6,7 @@ Samples are rows: ``X`` (m, n_in), targets ``Y`` (m, n_out); a layer is ``Z = A_
 """
 from fnn import data, plot, schedules
 from fnn.activations import ACTIVATIONS
+from fnn.checkpoint import CheckpointError, load, save
 from fnn.gradcheck import gradient_check
 from fnn.init import SCHEMES, init_params
 from fnn.labels import accuracy, predict, targets
@@ -36,5 +37,6 @@ __all__ = [
     "sgd", "momentum", "rmsprop", "adam", "schedules",
     "train_step", "init_state", "fold", "scan", "batches", "fit", "DivergenceError",
     "targets", "predict", "accuracy", "gradient_check",
+    "save", "load", "CheckpointError",
     "data", "plot",
 ]
