@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 import attrs
 import numpy as np
 from matplotlib.figure import Figure
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 import fnn
@@ -73,6 +74,7 @@ def parser(description: str, learning_rate: float) -> argparse.ArgumentParser:
     p.add_argument("--out", default="results", help="folder for the report section and figures (default results/)")
     p.add_argument("--quick", action="store_true", help="a few iterations only (for tests)")
     p.add_argument("--lr", type=float, default=learning_rate, help=f"learning rate (default {learning_rate:g}, the document's)")
+    p.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1: faster for these small networks)")
     return p
 
 
@@ -136,12 +138,13 @@ def run(name: str, title: str, out: str, experiment: Callable[[], Section], plan
 
 def main(argv, doc: str, learning_rate: float, name: str, title: str, experiment: Callable, plan: Row, extend: Callable | None = None) -> Section:
     """A script's ``main``: parse ``argv`` (``extend(parser)`` adds options), run ``experiment(args)``
-    under ``run``, print the section and return it."""
+    under ``run`` with ``--threads`` BLAS threads, print the section and return it."""
     parser_ = parser(doc.splitlines()[0], learning_rate)
     if extend is not None:
         extend(parser_)
     args = parser_.parse_args(argv)
-    section = run(name, title, args.out, lambda: experiment(args), plan)
+    with threadpool_limits(limits=args.threads):
+        section = run(name, title, args.out, lambda: experiment(args), plan)
     print(section.markdown())
     return section
 

@@ -5,7 +5,7 @@ Runs, in order, logistic_regression, xor, shallow_moons, deep_images and archite
 report: a table (experiment, the document's setup and reported figure, ours, time taken), then
 each experiment's details and figures. Exits 1 when any training diverged.
 
-    python scripts/reproduce.py [--seed S] [--out results] [--quick] [--h5-dir DIR]
+    python scripts/reproduce.py [--seed S] [--out results] [--quick] [--h5-dir DIR] [--threads 1]
 """
 from __future__ import annotations
 
@@ -47,8 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="results", help="folder for REPORT.md and the figures (default results/)")
     parser.add_argument("--quick", action="store_true", help="a few iterations per experiment (for tests)")
     parser.add_argument("--h5-dir", help="folder with the catvnoncat HDF5 files for deep_images (default: digits)")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1: faster for these small networks)")
     args = parser.parse_args(argv)
-    shared = ["--seed", str(args.seed), "--out", args.out] + (["--quick"] if args.quick else [])
+    shared = ["--seed", str(args.seed), "--out", args.out, "--threads", str(args.threads)] + (["--quick"] if args.quick else [])
     t0 = time.perf_counter()
     sections = [
         module.main(shared + (["--h5-dir", args.h5_dir] if module is deep_images and args.h5_dir else []))

@@ -7,6 +7,7 @@ after every step and the cost of every step agree to 1e-10 for a few hundred ste
 import numpy as np
 import pytest
 from sklearn.datasets import make_moons
+from threadpoolctl import threadpool_limits
 
 import architecture_list
 import fnn
@@ -15,6 +16,13 @@ import xor
 
 STEPS = 300
 TOL = dict(rtol=1e-10, atol=1e-10)
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    """These small products run several times faster on one thread of a shared 2-core machine."""
+    with threadpool_limits(limits=1):
+        yield
 
 
 def fnn_trail(net, optimizer, params, X, Y, steps):
