@@ -84,6 +84,15 @@ def load_h5(directory: Any, files: tuple[str, str] = H5_FILES) -> ImageSet:
     ``files`` names the train and test files; the train file holds ``train_set_x``
     (m, h, w, c) and ``train_set_y`` (m,), the test file ``test_set_x``, ``test_set_y`` and
     ``list_classes`` (byte strings such as ``b'non-cat'``, ``b'cat'``).
+
+    >>> import h5py, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> with h5py.File(os.path.join(folder, "train_catvnoncat.h5"), "w") as f:
+    ...     f["train_set_x"], f["train_set_y"] = np.full((3, 2, 2, 3), 255, np.uint8), [0, 1, 1]
+    >>> with h5py.File(os.path.join(folder, "test_catvnoncat.h5"), "w") as f:
+    ...     f["test_set_x"], f["test_set_y"], f["list_classes"] = np.zeros((1, 2, 2, 3), np.uint8), [1], [b"non-cat", b"cat"]
+    >>> data = load_h5(folder); data.X_train.shape, float(data.X_train.max()), data.y_train.tolist(), data.classes
+    ((3, 12), 1.0, [0, 1, 1], ('non-cat', 'cat'))
     """
     train, test = (os.path.join(os.fspath(directory), name) for name in files)
     x_tr, y_tr = _read(train, ("train_set_x", "train_set_y"))
@@ -96,6 +105,9 @@ def digits_task(test_size: float = 0.25, seed: int = 0) -> ImageSet:
     """scikit-learn's 8x8 digits as a binary task: label 1 for an odd digit, 0 for an even one.
 
     Pixels (0..16) are scaled by 1/16; the split is stratified, drawn with ``random_state=seed``.
+
+    >>> data = digits_task(); data.X_train.shape, data.X_test.shape, data.classes
+    ((1347, 64), (450, 64), ('even', 'odd'))
     """
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split

@@ -65,7 +65,7 @@ def experiment(args) -> common.Section:
     details = (
         f"{epochs} epochs (seed {args.seed}) on {len(X_tr)} training rows; training took "
         f"{seconds:.1f} s, {1e3 * seconds / epochs:.2f} ms per epoch including the accuracy history. "
-        "Keras is not installed here; /work/shared/PERF-NOTES.md measured Keras (JAX) at 1.90 ms and "
+        "We did not run Keras (it is not installed here); the project's PERF-NOTES.md measured Keras (JAX) at 1.90 ms and "
         "the tutorial's NumPy at 1.22 ms per epoch for this network on this machine (without the history)."
     )
     row = common.Row(PLAN.experiment, PLAN.setup, PLAN.document, ours, seconds)

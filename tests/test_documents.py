@@ -259,3 +259,13 @@ def test_architecture_list_follows_the_document():
     fnn_start = params_of(as_fnn_pairs(start))
     doc_params, doc_costs = document_train(X_tr.T, y_tr.reshape(1, -1), start, NN_ARCHITECTURE, STEPS, 0.01)
     assert_same_trajectory(fnn_trail(net, optimizer, fnn_start, X_tr, fnn.targets(net, y_tr), STEPS), doc_params, doc_costs)
+
+
+@pytest.mark.slow
+def test_the_documents_moons_loss_spikes_too():
+    """The report's note: the document's own step (lr 3 on the mean cost) makes the loss spike."""
+    X, y = make_moons(300, noise=0.20, random_state=0)
+    rng = np.random.RandomState(0)
+    W1, W2 = rng.randn(2, 3) / np.sqrt(2), rng.randn(3, 2) / np.sqrt(3)
+    _, costs = document_moons(X, y, W1, np.zeros((1, 3)), W2, np.zeros((1, 2)), 20000)
+    assert min(costs[2000:]) < 0.07 and max(costs[2000:]) > 0.5
