@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import sys
 
+import attrs
+
 import numpy as np
 from sklearn.datasets import make_moons
 from sklearn.model_selection import train_test_split
@@ -24,8 +26,6 @@ PLAN = common.Row(
     "architecture list (004 ch. 2)",
     "make_moons(1000, noise=0.2, random_state=100), 10 % test; 2-25-50-50-25-1 ReLU/sigmoid, lr 0.01, 10000 epochs",
     "test accuracy 0.95 for NumPy and for Keras; the NumPy model took more time",
-    "",
-    0.0,
 )
 
 
@@ -68,7 +68,7 @@ def experiment(args) -> common.Section:
         "We did not run Keras (it is not installed here); the project's PERF-NOTES.md measured Keras (JAX) at 1.90 ms and "
         "the tutorial's NumPy at 1.22 ms per epoch for this network on this machine (without the history)."
     )
-    row = common.Row(PLAN.experiment, PLAN.setup, PLAN.document, ours, seconds)
+    row = attrs.evolve(PLAN, ours=ours, seconds=seconds)
     metrics = {"test_accuracy": test_acc, "train_accuracy": train_acc, "cost": float(costs[-1])}
     return common.Section(NAME, TITLE, [row], details, [common.save(fig, args.out, "architecture_list.png")], metrics)
 

@@ -24,13 +24,16 @@ import fnn
 
 @attrs.frozen
 class Row:
-    """One line of the report table; ``seconds`` is the wall time of our training."""
+    """One line of the report table; ``seconds`` is the wall time of our training.
+
+    A script's ``PLAN`` is a row without ``ours`` and ``seconds`` (what the document did and reported).
+    """
 
     experiment: str
     setup: str
     document: str
-    ours: str
-    seconds: float
+    ours: str = ""
+    seconds: float = float("nan")
 
 
 @attrs.frozen
@@ -63,8 +66,11 @@ class Section:
 def table(rows) -> str:
     """A markdown table: experiment, the document's setup and figure, ours, time taken."""
     head = "| experiment | document's setup | document reports | ours | time (s) |\n| --- | --- | --- | --- | ---: |"
-    cells = lambda r: [r.experiment, r.setup, r.document, r.ours, "—" if np.isnan(r.seconds) else f"{r.seconds:.1f}"]
-    return "\n".join([head] + ["| " + " | ".join(cells(r)) + " |" for r in rows])
+    return "\n".join([head] + ["| " + " | ".join(_cells(r)) + " |" for r in rows])
+
+
+def _cells(r: Row) -> list[str]:
+    return [r.experiment, r.setup, r.document, r.ours, "—" if np.isnan(r.seconds) else f"{r.seconds:.1f}"]
 
 
 def parser(description: str, learning_rate: float) -> argparse.ArgumentParser:
@@ -129,7 +135,7 @@ def run(name: str, title: str, out: str, experiment: Callable[[], Section], plan
         section = experiment()
     except fnn.DivergenceError as err:
         print(f"{name}: {err}", file=sys.stderr)
-        row = attrs.evolve(plan, ours=f"diverged at step {err.step}", seconds=float("nan"))
+        row = attrs.evolve(plan, ours=f"diverged at step {err.step}")
         section = Section(name, title, [row], diverged=str(err))
     with open(os.path.join(out, f"{name}.md"), "w", encoding="utf-8") as f:
         f.write(section.markdown())

@@ -24,8 +24,6 @@ PLAN = common.Row(
     "deep images (000, 002)",
     "L layers, " + SETUP,
     DOCUMENT[(5, 5)],
-    "",
-    0.0,
 )
 
 

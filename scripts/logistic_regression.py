@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import sys
 
+import attrs
+
 from sklearn.datasets import make_blobs
 
 import common
@@ -22,8 +24,6 @@ PLAN = common.Row(
     "logistic regression (003)",
     "100 x 2 synthetic two-class data; sigmoid, no hidden layer, no bias, cross-entropy, gradient descent, 15 iterations",
     "converges in about 15 iterations; a few points stay misclassified (figures only)",
-    "",
-    0.0,
 )
 
 
@@ -43,7 +43,7 @@ def experiment(args) -> common.Section:
     ours = f"train accuracy {before:.2f} -> {after:.2f}; loss {losses[0]:.3f} -> {losses[-1]:.3f}"
     losses_text = " ".join(f"{v:.3f}" for v in losses)
     return common.Section(
-        NAME, TITLE, [common.Row(PLAN.experiment, PLAN.setup, PLAN.document, ours, seconds)],
+        NAME, TITLE, [attrs.evolve(PLAN, ours=ours, seconds=seconds)],
         f"Loss per iteration (seed {args.seed}): {losses_text}", [common.save(fig, args.out, "logistic_regression.png")],
         {"train_accuracy": after, "train_accuracy_before": before, "losses": losses.tolist()},
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sys
 
+import attrs
+
 import numpy as np
 
 import common
@@ -21,8 +23,6 @@ PLAN = common.Row(
     "XOR table (004 ch. 1)",
     "3-4-1 sigmoid/sigmoid, no biases, sum of squares, lr 1, W ~ U[0,1), 1500 iterations",
     "predictions " + " ".join(f"{p:.3f}" for p in DOCUMENT),
-    "",
-    0.0,
 )
 
 
@@ -48,7 +48,7 @@ def experiment(args) -> common.Section:
     return common.Section(
         NAME,
         TITLE,
-        [common.Row(PLAN.experiment, PLAN.setup, PLAN.document, ours, seconds)],
+        [attrs.evolve(PLAN, ours=ours, seconds=seconds)],
         details=f"Predictions after {iterations} iterations (seed {args.seed}):\n\n" + "\n".join(rows),
         figures=[common.save(fig, args.out, "xor_loss.png")],
         metrics={"predictions": A.tolist(), "loss": float(losses[-1])},
