@@ -63,6 +63,7 @@ def experiment(args) -> common.Section:
     boundary_ax.set_title(f"test set: accuracy {test_acc:.3f}")
     ours = f"test accuracy {test_acc:.3f} (train {train_acc:.3f}), cost {costs[-1]:.4f}"
     details = (
+        "From the document's own weights, fnn follows the document's code to 1e-10 (tests/test_documents.py). "
         f"{epochs} epochs (seed {args.seed}) on {len(X_tr)} training rows; training took "
         f"{seconds:.1f} s, {1e3 * seconds / epochs:.2f} ms per epoch including the accuracy history. "
         "We did not run Keras (it is not installed here); the project's PERF-NOTES.md measured Keras (JAX) at 1.90 ms and "
