@@ -71,7 +71,10 @@ def dtype(name: str, value: Any) -> np.dtype:
 
 def numeric(name: str, value: Any) -> np.ndarray:
     """``np.asarray(value)`` if it is real numeric (ints or floats; no bool, str, object, complex)."""
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except ValueError as err:
+        raise ValueError(f"{name}: expected a rectangular real numeric array, got a ragged sequence ({err})") from None
     if arr.dtype.kind not in "iuf":
         hint = "; convert with .astype(float)" if arr.dtype.kind == "b" else ""
         raise TypeError(f"{name}: expected a real numeric array (int or float), got dtype {arr.dtype}{hint}")

@@ -33,9 +33,12 @@ class DivergenceError(ArithmeticError):
 
     def __init__(self, step: int, state: TrainState, cost: float = math.nan):
         self.step, self.state, self.cost = step, state, cost
+        optimizer = getattr(state, "optimizer", None)
+        lr = dict(optimizer.hyperparams).get("learning_rate") if optimizer is not None else None
         super().__init__(
-            f"training diverged at step {step}: cost {cost}; "
-            "the learning rate is probably too high for this network and data (try a smaller one)"
+            f"training diverged at step {step}: cost {cost}; the learning rate"
+            f"{'' if lr is None else f' ({optimizer.name} learning_rate={lr!r})'} is probably too high "
+            "for this network and data (try a smaller one)"
         )
 
     def __reduce__(self):
@@ -151,7 +154,8 @@ def train_step(net: Network, optimizer: Optimizer) -> Callable[[TrainState, Batc
     The same state, bit for bit, as ``forward``, ``cost``, ``backward`` and ``optimizer.update``
     called one after the other; the arguments are checked once, and no cache or gradient record
     is built. Raises ``DivergenceError`` when the cost is not finite (or the update would make
-    params non-finite); the error carries the state it was given.
+    params non-finite); the error carries the state it was given. Overflow on the way there is that
+    error's business, so the step runs with NumPy's overflow and invalid warnings off.
     """
     check_net(net)
     if not isinstance(optimizer, Optimizer):
@@ -213,7 +217,7 @@ def _rows(A: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 
 def batches_per_epoch(m: int, batch_size: int | None) -> int:
-    return 1 if batch_size is None else -(-m // batch_size)
+    return 1 if batch_size is None else -(-m // checks.integer("batch_size", batch_size, minimum=1))
 
 
 def fit(

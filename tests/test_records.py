@@ -75,7 +75,7 @@ def test_network_builder_defaults_the_loss_from_the_output():
         (lambda: fnn.network([2, 0, 1]), ValueError, r"sizes\[1\]: expected an int >= 1, got 0"),
         (lambda: fnn.network([2, 1.5]), TypeError, r"sizes\[1\]: expected an int >= 1"),
         (lambda: fnn.network([2, 1], hidden="relu", output="swish"), ValueError, "output: expected one of"),
-        (lambda: fnn.network([2, 3, 1], hidden="swish"), ValueError, "activation: expected one of"),
+        (lambda: fnn.network([2, 3, 1], hidden="swish"), ValueError, "hidden: expected one of"),
         (lambda: fnn.network([2, 1], output="softmax"), ValueError, "n_out: expected >= 2 units for softmax, got 1"),
         (lambda: fnn.network([2, 3, 2], hidden="softmax", output="softmax"), ValueError, "softmax on the output layer only"),
         (lambda: fnn.network([2, 1], loss="categorical_cross_entropy"), ValueError, "loss: expected a loss allowed for a sigmoid output"),
