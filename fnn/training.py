@@ -186,12 +186,16 @@ def batches(X: Any, Y: Any, batch_size: int | None = None, epochs: int = 1, seed
     X = checks.matrix("X", X)
     Y = checks.matrix("Y", Y)
     checks.same_rows(("X", "Y"), X, Y)
+    check_batching(batch_size, epochs, seed, start_epoch)
+    return _batches(freeze_input(X), freeze_input(Y), batch_size, epochs, seed, start_epoch)
+
+
+def check_batching(batch_size: Any, epochs: Any, seed: Any, start_epoch: Any) -> None:
     if batch_size is not None:
         checks.integer("batch_size", batch_size, minimum=1)
     checks.integer("epochs", epochs, minimum=0)
     checks.integer("start_epoch", start_epoch, minimum=0)
     checks.integer("seed", seed, minimum=0)
-    return _batches(freeze_input(X), freeze_input(Y), batch_size, epochs, seed, start_epoch)
 
 
 def freeze_input(arr: np.ndarray) -> np.ndarray:
@@ -263,6 +267,7 @@ def fit(
             f"got {state.step}"
         )
     step = step_pipeline(net, optimizer, checked=False)
+    check_batching(batch_size, epochs, seed, state.step // per_epoch)
     trail = scan(step, _batches(X, Y, batch_size, epochs, seed, state.step // per_epoch), state)  # X, Y checked above
     final = next(trail)
     losses = []
