@@ -189,7 +189,10 @@ class _Flat:
     _names: tuple[str, str]
 
     def __attrs_post_init__(self) -> None:
-        if self._layers is None and (self._flat is None or self._shapes is None):
+        if self._layers is not None:  # given layers win (attrs.evolve passes the old vector along)
+            object.__setattr__(self, "_flat", None)
+            object.__setattr__(self, "_shapes", None)
+        elif self._flat is None or self._shapes is None:
             raise TypeError(f"layers: expected a tuple of {self._layer_type.__name__}, got None")
 
     @property

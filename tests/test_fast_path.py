@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import resource
 
+import attrs
 import numpy as np
 import pytest
 
@@ -117,6 +118,10 @@ def test_params_from_flat_build_their_layers_on_first_use():
     np.testing.assert_array_equal(hand.flat, p.flat)
     with pytest.raises(TypeError, match="layers: expected a tuple of LayerParams"):
         fnn.Params()
+    other = fnn.init_params(net, seed=2)
+    evolved = attrs.evolve(p, layers=other.layers)
+    np.testing.assert_array_equal(evolved.flat, other.flat)
+    np.testing.assert_array_equal(evolved.pairs()[0][0], other.layers[0].W)
 
 
 def test_the_checked_step_rejects_bad_input_naming_it(moons):
