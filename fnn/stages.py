@@ -4,7 +4,7 @@ Samples are rows. For layer ``l`` with ``W``: (n_in, n_out), ``b``: (n_out,)::
 
     Z = A_prev @ W + b,   A = g(Z)                                    (forward)
     J = loss(Z_L, A_L, Y) + l2/(2m) * sum_l ||W_l||_F^2                 (cost)
-    dZ_L = dJ/dZ_L;  dW = A_prev.T @ dZ + (l2/m) W;  db = sum_rows dZ;
+    dZ_L = dJ/dZ_L;  dW = A_prev.T @ dZ + (l2/m) W;  db = ones(m) @ dZ;
     dZ_prev = g'(dZ @ W.T)                                             (backward)
     W <- W - lr * dW,  b <- b - lr * db                                (update)
 
@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-
 import numpy as np
 
 from fnn import checks
