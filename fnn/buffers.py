@@ -7,7 +7,8 @@ takes arrays of ``POOLED_BYTES`` or more from a pool instead: an array is handed
 when nothing refers to it any more (its reference count is back to the pool's own; every NumPy
 view keeps its owner alive), exactly as the allocator reuses freed memory, but without returning
 it to the kernel. Smaller arrays come from ``np.empty`` (the heap serves them without faults).
-The pool keeps at most ``PER_SIZE`` arrays of each shape and dtype.
+The pool keeps at most ``PER_SIZE`` arrays of each shape and dtype and ``MAX_POOL_BYTES`` in
+all (beyond that, ``np.empty``); ``clear()`` lets them go.
 """
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ import numpy as np
 
 POOLED_BYTES = 1 << 14
 PER_SIZE = 8
+MAX_POOL_BYTES = 1 << 29
 
 _pool: dict[tuple, list[np.ndarray]] = {}
+_held = [0]  # bytes the pool holds
 _lock = threading.Lock()
 
 
@@ -49,7 +52,8 @@ def empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     >>> a = empty((3, 4), np.dtype(np.float64)); a.shape, a.dtype, a.flags.writeable
     ((3, 4), dtype('float64'), True)
     """
-    if (shape[0] * shape[1] if len(shape) == 2 else math.prod(shape)) * dtype.itemsize < POOLED_BYTES:
+    nbytes = (shape[0] * shape[1] if len(shape) == 2 else math.prod(shape)) * dtype.itemsize
+    if nbytes < POOLED_BYTES:
         return np.empty(shape, dtype)
     key = (shape, dtype)
     with _lock:
@@ -59,8 +63,9 @@ def empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         arr = _first_free(arrays, _FREE_REFS)
         if arr is None:
             arr = np.empty(shape, dtype)
-            if len(arrays) < PER_SIZE:
+            if len(arrays) < PER_SIZE and _held[0] + nbytes <= MAX_POOL_BYTES:
                 arrays.append(arr)
+                _held[0] += nbytes
         else:
             arr.flags.writeable = True  # a record froze it; nothing refers to it any more
     return arr
@@ -70,6 +75,7 @@ def clear() -> None:
     """Forget every pooled buffer (arrays still in use keep theirs)."""
     with _lock:
         _pool.clear()
+        _held[0] = 0
 
 
 _ONES: dict[tuple[int, np.dtype], np.ndarray] = {}

@@ -61,3 +61,11 @@ def test_ones_is_a_cached_read_only_vector(dtype):
     v = buffers.ones(7, dtype)
     assert v.dtype == dtype and v.tolist() == [1.0] * 7 and not v.flags.writeable
     assert buffers.ones(7, dtype) is v
+
+
+def test_the_pool_holds_at_most_its_byte_budget(monkeypatch):
+    monkeypatch.setattr(buffers, "MAX_POOL_BYTES", 0)
+    buffers.clear()
+    held = [buffers.empty(BIG, F64) for _ in range(2)]
+    assert buffers._held[0] == 0 and buffers._pool[(BIG, F64)] == []
+    assert all(h.flags.writeable and h.shape == BIG for h in held)
