@@ -7,6 +7,7 @@ Samples are rows: ``X`` (m, n_in), targets ``Y`` (m, n_out); a layer is ``Z = A_
 from fnn import schedules
 from fnn.activations import ACTIVATIONS
 from fnn.gradcheck import gradient_check
+from fnn.history import History, Patience
 from fnn.init import SCHEMES, init_params
 from fnn.labels import accuracy, predict, targets
 from fnn.losses import LOSSES
@@ -34,6 +35,6 @@ __all__ = [
     "Optimizer", "TrainState", "FitResult", "network",
     "init_params", "forward", "cost", "backward", "update",
     "sgd", "momentum", "rmsprop", "adam", "schedules",
-    "train_step", "init_state", "fold", "scan", "batches", "fit", "DivergenceError",
+    "train_step", "init_state", "fold", "scan", "batches", "fit", "DivergenceError", "History", "Patience",
     "targets", "predict", "accuracy", "gradient_check",
 ]
