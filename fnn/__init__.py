@@ -4,8 +4,9 @@ Samples are rows: ``X`` (m, n_in), targets ``Y`` (m, n_out); a layer is ``Z = A_
 ``A = g(Z)``. ``forward``, ``cost``, ``backward``, ``update`` are pure; training is
 ``fold(train_step(net, opt), batches(X, Y, ...), init_state(params, opt))``.
 """
-from fnn import schedules
+from fnn import data, plot, schedules
 from fnn.activations import ACTIVATIONS
+from fnn.checkpoint import CheckpointError, load, save
 from fnn.gradcheck import gradient_check
 from fnn.history import History, Patience
 from fnn.init import SCHEMES, init_params
@@ -38,4 +39,6 @@ __all__ = [
     "sgd", "momentum", "rmsprop", "adam", "schedules",
     "train_step", "init_state", "fold", "scan", "batches", "fit", "DivergenceError", "History", "Patience",
     "targets", "predict", "accuracy", "gradient_check", "sweep",
+    "save", "load", "CheckpointError",
+    "data", "plot",
 ]

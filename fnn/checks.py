@@ -71,7 +71,10 @@ def dtype(name: str, value: Any) -> np.dtype:
 
 def numeric(name: str, value: Any) -> np.ndarray:
     """``np.asarray(value)`` if it is real numeric (ints or floats; no bool, str, object, complex)."""
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except ValueError as err:
+        raise ValueError(f"{name}: expected a rectangular real numeric array, got a ragged sequence ({err})") from None
     if arr.dtype.kind not in "iuf":
         hint = "; convert with .astype(float)" if arr.dtype.kind == "b" else ""
         raise TypeError(f"{name}: expected a real numeric array (int or float), got dtype {arr.dtype}{hint}")
@@ -82,7 +85,7 @@ def finite(name: str, arr: np.ndarray) -> np.ndarray:
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(
-            f"{name}: expected finite values, got {arr[tuple(bad)]!r} at index {tuple(int(i) for i in bad)}"
+            f"{name}: expected finite values, got {arr[tuple(bad)].item()!r} at index {tuple(int(i) for i in bad)}"
         )
     return arr
 

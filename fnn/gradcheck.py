@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 
+from fnn import checks
 from fnn.records import Network, Params
 from fnn.stages import backward, check_params, check_targets, cost, forward, as_input
 
@@ -21,6 +22,7 @@ def gradient_check(net: Network, params: Params, X: Any, Y: Any, epsilon: float 
     Params, ``X`` and ``Y`` are cast to float64 first, so a float32 network is checked on its math.
     """
     check_params(net, params)
+    epsilon = checks.real("epsilon", epsilon, positive=True)
     params = Params.from_flat(params.flat.astype(np.float64), params.shapes)
     X = as_input(net, X, np.float64)
     Y = check_targets(net, Y, (X.shape[0], net.layers[-1].n_out), np.dtype(np.float64))

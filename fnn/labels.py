@@ -16,10 +16,10 @@ def _labels(name: str, y: np.ndarray, n_classes: int) -> np.ndarray:
         raise ValueError(f"{name}: expected a non-empty array of labels, got shape {y.shape}")
     checks.finite(name, y)
     if y.dtype.kind == "f" and not (y == np.round(y)).all():
-        bad = y[y != np.round(y)][0]
+        bad = y[y != np.round(y)][0].item()
         raise ValueError(f"{name}: expected integer labels in [0, {n_classes}), got the non-integer {bad!r}")
     if y.min() < 0 or y.max() >= n_classes:
-        bad = y[(y < 0) | (y >= n_classes)][0]
+        bad = y[(y < 0) | (y >= n_classes)][0].item()
         raise ValueError(f"{name}: expected integer labels in [0, {n_classes}), got {bad!r}")
     return y.astype(np.intp)
 

@@ -13,7 +13,7 @@ flat vector on first use of ``.flat``.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import attrs
 import numpy as np
@@ -129,11 +129,14 @@ def network(sizes, hidden: str = "relu", output: str = "sigmoid", loss: str | No
     >>> net = network([2, 3, 1]); [(d.n_in, d.n_out, d.activation) for d in net.layers], net.loss
     ([(2, 3, 'relu'), (3, 1, 'sigmoid')], 'binary_cross_entropy')
     """
-    sizes = list(sizes) if not isinstance(sizes, (str, bytes)) else sizes
-    if not isinstance(sizes, list) or len(sizes) < 2:
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Iterable):
+        raise TypeError(f"sizes: expected a list of widths such as [2, 25, 1], got {type(sizes).__name__} {sizes!r}")
+    sizes = list(sizes)
+    if len(sizes) < 2:
         raise ValueError(f"sizes: expected a list of at least two widths such as [2, 25, 1], got {sizes!r}")
     for i, n in enumerate(sizes):
         checks.width(f"sizes[{i}]", n)
+    checks.known("hidden", hidden, ACTIVATIONS)
     checks.known("output", output, ACTIVATIONS)
     if loss is None:
         loss = DEFAULT_LOSS.get(output, "mean_squared_error")

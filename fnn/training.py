@@ -34,9 +34,12 @@ class DivergenceError(ArithmeticError):
 
     def __init__(self, step: int, state: TrainState, cost: float = math.nan):
         self.step, self.state, self.cost = step, state, cost
+        optimizer = getattr(state, "optimizer", None)
+        lr = dict(optimizer.hyperparams).get("learning_rate") if optimizer is not None else None
         super().__init__(
-            f"training diverged at step {step}: cost {cost}; "
-            "the learning rate is probably too high for this network and data (try a smaller one)"
+            f"training diverged at step {step}: cost {cost}; the learning rate"
+            f"{'' if lr is None else f' ({optimizer.name} learning_rate={lr!r})'} is probably too high "
+            "for this network and data (try a smaller one)"
         )
 
     def __reduce__(self):
@@ -94,7 +97,8 @@ def train_step(net: Network, optimizer: Optimizer) -> Callable[[TrainState, Batc
     """The pure step ``(state, (X, Y)) -> state``: forward, cost, backward, update, composed.
 
     Raises ``DivergenceError`` when the cost is not finite (or the update would make params
-    non-finite); the error carries the state it was given.
+    non-finite); the error carries the state it was given. Overflow on the way there is that
+    error's business, so the step runs with NumPy's overflow and invalid warnings off.
     """
     check_net(net)
     if not isinstance(optimizer, Optimizer):
@@ -105,7 +109,8 @@ def train_step(net: Network, optimizer: Optimizer) -> Callable[[TrainState, Batc
         if not isinstance(state, TrainState):
             raise TypeError(f"state: expected a TrainState (see fnn.init_state), got {type(state).__name__}")
         X, Y = batch
-        return pipeline(Pass(state, X, Y))
+        with np.errstate(over="ignore", invalid="ignore"):  # a non-finite result raises DivergenceError instead
+            return pipeline(Pass(state, X, Y))
 
     return step
 
@@ -159,7 +164,7 @@ def _batches(X, Y, batch_size, epochs, seed, start_epoch) -> Iterator[Batch]:
 
 
 def batches_per_epoch(m: int, batch_size: int | None) -> int:
-    return 1 if batch_size is None else -(-m // batch_size)
+    return 1 if batch_size is None else -(-m // checks.integer("batch_size", batch_size, minimum=1))
 
 
 def fit(

@@ -1,0 +1,355 @@
+"""Checkpoints: ``save(path, net, state)`` writes one ``.npz``; ``load(path) -> (net, state)`` reads it.
+
+The archive at exactly ``path`` holds::
+
+    header           uint8, UTF-8 JSON: format, format_version, dtype, step, network,
+                     optimizer {name, hyperparams}, opt_state {type, ints, arrays}
+    layer<i>.W       (n_in, n_out)   layer<i>.b  (n_out,)      in the params' dtype
+    loss             ()              the state's loss, in the params' dtype
+    opt_state.<f>    each array field ``f`` of the optimizer state (e.g. ``opt_state.mu``)
+
+The optimizer is stored by name and hyperparameters (a schedule by its class and fields) and
+rebuilt on ``load``, so ``fit(..., state=load(path)[1])`` continues bit for bit. It is read only
+with ``np.load(..., allow_pickle=False)``: a checkpoint never runs code. ``save`` is atomic (a
+temporary file in the same directory, fsynced, then ``os.replace``); ``load`` checks everything
+it reads and raises ``CheckpointError`` naming the path and what is wrong.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import numbers
+import os
+import secrets
+from typing import Any
+
+import attrs
+import numpy as np
+
+from fnn import checks
+from fnn.optimizers import OPTIMIZERS
+from fnn.records import Dense, LayerParams, Network, Optimizer, Params, TrainState
+from fnn.schedules import SCHEDULES
+from fnn.stages import check_net, check_params
+
+FORMAT = "fnn-checkpoint"
+FORMAT_VERSION = 1
+ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
+HEADER_KEYS = ("format", "format_version", "dtype", "step", "network", "optimizer", "opt_state")
+
+
+class CheckpointError(ValueError):
+    """A file that is not a whole, valid checkpoint this version of fnn can read.
+
+    ``path`` is the file; ``reason`` says what is wrong with it.
+    """
+
+    def __init__(self, path: str, reason: str):
+        self.path, self.reason = path, reason
+        super().__init__(f"{path}: not a valid fnn checkpoint: {reason}")
+
+    def __reduce__(self):
+        return type(self), (self.path, self.reason)
+
+
+class _Invalid(Exception):
+    """What is wrong with the file being read (``load`` adds the path)."""
+
+
+def _path(path: Any) -> str:
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"path: expected a str or os.PathLike, got {type(path).__name__} {path!r}")
+    return os.fsdecode(os.fspath(path))
+
+
+def _layer_names(i: int) -> tuple[str, str]:
+    return f"layer{i}.W", f"layer{i}.b"
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def _number(name: str, value: Any) -> int | float:
+    """A JSON number for a hyperparameter or schedule field (ints stay ints)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+        return float(value)
+    raise ValueError(
+        f"{name}: expected a number or an fnn.schedules record ({', '.join(SCHEDULES)}), "
+        f"got {type(value).__name__} {value!r}; a checkpoint cannot store it"
+    )
+
+
+def _hyperparam(name: str, value: Any) -> Any:
+    """A number, or a schedule record as ``{"schedule": class name, field: number, ...}``."""
+    if type(value) in SCHEDULES.values():
+        fields = attrs.asdict(value, recurse=False)
+        return {"schedule": type(value).__name__, **{k: _number(f"{name}.{k}", v) for k, v in fields.items()}}
+    return _number(name, value)
+
+
+def _optimizer_json(optimizer: Any) -> dict:
+    if not isinstance(optimizer, Optimizer) or optimizer.name not in OPTIMIZERS:
+        got = optimizer.name if isinstance(optimizer, Optimizer) else type(optimizer).__name__
+        raise ValueError(
+            f"state.optimizer: expected an optimizer fnn can rebuild by name ({', '.join(OPTIMIZERS)}), "
+            f"got {got!r}; a checkpoint stores the optimizer by name and hyperparameters"
+        )
+    return {
+        "name": optimizer.name,
+        "hyperparams": {k: _hyperparam(f"state.optimizer.hyperparams[{k!r}]", v) for k, v in optimizer.hyperparams},
+    }
+
+
+def _opt_state_layout(state: TrainState) -> tuple[dict, dict[str, np.ndarray]]:
+    """``{"type", "ints", "arrays"}`` for the header, and the state's arrays by field name."""
+    opt_state = state.opt_state
+    made = state.optimizer.init(state.params)
+    if type(opt_state) is not type(made) or not attrs.has(type(opt_state)):
+        raise TypeError(
+            f"state.opt_state: expected a {type(made).__name__} like {state.optimizer.name}'s init, "
+            f"got {type(opt_state).__name__}"
+        )
+    ints, arrays = {}, {}
+    for f in attrs.fields(type(opt_state)):
+        value = getattr(opt_state, f.name)
+        if isinstance(value, np.ndarray):
+            arrays[f.name] = checks.finite(f"state.opt_state.{f.name}", value)
+        elif isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+            ints[f.name] = int(value)
+        else:
+            raise TypeError(f"state.opt_state.{f.name}: expected an int or an array, got {type(value).__name__}")
+    return {"type": type(opt_state).__name__, "ints": ints, "arrays": list(arrays)}, arrays
+
+
+def _encode(net: Network, state: TrainState) -> dict[str, np.ndarray]:
+    """Every array of the archive, the JSON header included, after checking ``net`` and ``state``."""
+    check_net(net)
+    if not isinstance(state, TrainState):
+        raise TypeError(f"state: expected a TrainState (see fnn.init_state), got {type(state).__name__}")
+    dtype = check_params(net, state.params, "state.params")
+    step = checks.integer("state.step", state.step)
+    loss = checks.numeric("state.loss", state.loss)
+    if loss.shape != ():
+        raise ValueError(f"state.loss: expected a scalar, got shape {loss.shape}")
+    optimizer = _optimizer_json(state.optimizer)
+    layout, opt_arrays = _opt_state_layout(state)
+    header = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "dtype": dtype.name,
+        "step": step,
+        "network": {"layers": [attrs.asdict(d) for d in net.layers], "loss": net.loss, "l2": float(net.l2)},
+        "optimizer": optimizer,
+        "opt_state": layout,
+    }
+    arrays = {"header": np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)}
+    for i, layer in enumerate(state.params.layers):
+        for name, field in zip(_layer_names(i), ("W", "b")):
+            arrays[name] = checks.finite(f"state.params.layers[{i}].{field}", getattr(layer, field))
+    arrays.update((f"opt_state.{name}", arr) for name, arr in opt_arrays.items())
+    arrays["loss"] = loss.astype(dtype)
+    return arrays
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make a rename in ``directory`` durable (POSIX; a no-op where directories cannot be opened)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _new_temporary(directory: str, base: str) -> tuple[str, int]:
+    """A new file ``.<base>.<random>.tmp`` in ``directory``, with the permissions ``open`` would give."""
+    while True:
+        tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
+        with contextlib.suppress(FileExistsError):
+            return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+
+
+def _write_atomic(path: str, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``arrays`` to a temporary file beside ``path``, fsync it, then ``os.replace`` it."""
+    directory, base = os.path.split(os.path.abspath(path))
+    tmp, fd = _new_temporary(directory, base)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_directory(directory)
+
+
+def save(path: Any, net: Network, state: TrainState) -> None:
+    """Write ``net`` and ``state`` to one ``.npz`` at exactly ``path``, atomically.
+
+    Raises ``ValueError``/``TypeError`` before touching the disk when ``state`` does not fit
+    ``net`` or its optimizer cannot be stored (a custom one, or a schedule that is not an
+    ``fnn.schedules`` record).
+
+    >>> import fnn, os, tempfile
+    >>> net = fnn.network([2, 3, 1]); opt = fnn.adam(fnn.schedules.step_decay(0.1, 0.5, 10))
+    >>> state = fnn.init_state(fnn.init_params(net), opt)
+    >>> path = os.path.join(tempfile.mkdtemp(), "run.npz"); save(path, net, state)
+    >>> net2, state2 = load(path)
+    >>> net2 == net, state2.optimizer.hyperparams == opt.hyperparams, state2.step
+    (True, True, 0)
+    """
+    path = _path(path)
+    _write_atomic(path, _encode(net, state))
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def _keys(value: Any, keys, where: str) -> dict:
+    """``value`` as a dict with exactly ``keys``."""
+    if not isinstance(value, dict):
+        raise _Invalid(f"{where}: expected a JSON object, got {type(value).__name__}")
+    if set(value) != set(keys):
+        missing, extra = sorted(set(keys) - set(value)), sorted(set(value) - set(keys))
+        raise _Invalid(f"{where}: expected the keys {sorted(keys)}, got {sorted(value)} (missing {missing}, unexpected {extra})")
+    return value
+
+
+def _typed(value: Any, kind: type, where: str) -> Any:
+    """``value`` if it is a ``kind`` (a JSON true/false is not an int)."""
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise _Invalid(f"{where}: expected {kind.__name__}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _header(npz: Any) -> dict:
+    raw = npz["header"]
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise _Invalid(f"header: expected a 1-D uint8 array of UTF-8 JSON, got {raw.dtype} {raw.shape}")
+    header = json.loads(raw.tobytes().decode("utf-8"))
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        got = header.get("format") if isinstance(header, dict) else type(header).__name__
+        raise _Invalid(f"header.format: expected {FORMAT!r}, got {got!r}")
+    version = _typed(header.get("format_version"), int, "header.format_version")
+    if version > FORMAT_VERSION:
+        raise _Invalid(f"format_version {version} was written by a newer fnn (this one reads up to {FORMAT_VERSION}); upgrade fnn")
+    if version < 1:
+        raise _Invalid(f"header.format_version: expected 1..{FORMAT_VERSION}, got {version}")
+    _keys(header, HEADER_KEYS, "header")
+    if header["dtype"] not in ("float32", "float64"):
+        raise _Invalid(f"header.dtype: expected 'float32' or 'float64', got {header['dtype']!r}")
+    if _typed(header["step"], int, "header.step") < 0:
+        raise _Invalid(f"header.step: expected an int >= 0, got {header['step']}")
+    return header
+
+
+def _network(spec: Any) -> Network:
+    spec = _keys(spec, ("layers", "loss", "l2"), "header.network")
+    layers = _typed(spec["layers"], list, "header.network.layers")
+    dense = tuple(Dense(**_keys(d, [f.name for f in attrs.fields(Dense)], f"header.network.layers[{i}]")) for i, d in enumerate(layers))
+    return Network(dense, spec["loss"], spec["l2"])
+
+
+def _hyperparam_value(value: Any, where: str) -> Any:
+    if not isinstance(value, dict):
+        return value
+    name = value.get("schedule")
+    if name not in SCHEDULES:
+        raise _Invalid(f"{where}.schedule: expected one of {sorted(SCHEDULES)}, got {name!r}")
+    return SCHEDULES[name](**{k: v for k, v in value.items() if k != "schedule"})
+
+
+def _optimizer(spec: Any) -> Optimizer:
+    spec = _keys(spec, ("name", "hyperparams"), "header.optimizer")
+    if spec["name"] not in OPTIMIZERS:
+        raise _Invalid(f"header.optimizer.name: expected one of {sorted(OPTIMIZERS)}, got {spec['name']!r}")
+    hyper = _typed(spec["hyperparams"], dict, "header.optimizer.hyperparams")
+    return OPTIMIZERS[spec["name"]](**{k: _hyperparam_value(v, f"header.optimizer.hyperparams.{k}") for k, v in hyper.items()})
+
+
+def _array(npz: Any, name: str, shape: tuple, dtype: np.dtype, finite: bool = True) -> np.ndarray:
+    arr = npz[name]
+    if arr.shape != tuple(shape) or arr.dtype != dtype:
+        raise _Invalid(f"array {name!r}: expected {dtype} {tuple(shape)}, got {arr.dtype} {arr.shape}")
+    if finite and not np.isfinite(arr).all():
+        raise _Invalid(f"array {name!r}: expected finite values, got {arr[~np.isfinite(arr)][0]!r}")
+    return arr
+
+
+def _layout(spec: Any) -> tuple[str, dict, list]:
+    """The header's optimizer-state ``type``, ``ints`` (name -> int >= 0) and ``arrays`` (names)."""
+    spec = _keys(spec, ("type", "ints", "arrays"), "header.opt_state")
+    ints = _typed(spec["ints"], dict, "header.opt_state.ints")
+    for name, value in ints.items():
+        if _typed(value, int, f"header.opt_state.ints.{name}") < 0:
+            raise _Invalid(f"header.opt_state.ints.{name}: expected an int >= 0, got {value}")
+    arrays = _typed(spec["arrays"], list, "header.opt_state.arrays")
+    for i, name in enumerate(arrays):
+        _typed(name, str, f"header.opt_state.arrays[{i}]")
+    return spec["type"], ints, arrays
+
+
+def _opt_state(npz: Any, template: Any, layout: tuple[str, dict, list]) -> Any:
+    """The optimizer state of ``layout``, shaped and typed like ``template`` (the optimizer's init)."""
+    kind, ints, arrays = layout
+    cls = type(template)
+    fields = [f for f in attrs.fields(cls) if f.init]
+    if kind != cls.__name__ or sorted([*ints, *arrays]) != sorted(f.name for f in fields):
+        raise _Invalid(
+            f"header.opt_state: expected a {cls.__name__} with the fields {[f.name for f in fields]}, "
+            f"got a {kind} with {[*ints, *arrays]}"
+        )
+    values = dict(ints)
+    for name in arrays:
+        like = getattr(template, name)
+        values[name] = _array(npz, f"opt_state.{name}", like.shape, like.dtype)
+    return cls(**{f.alias: values[f.name] for f in fields})
+
+
+def _read(f: Any) -> tuple[Network, TrainState]:
+    if f.read(4) not in ZIP_SIGNATURES:
+        raise _Invalid("expected an .npz (zip) archive, got a file without a zip signature")
+    f.seek(0)
+    with np.load(f, allow_pickle=False) as npz:
+        if "header" not in npz.files:
+            raise _Invalid(f"expected an fnn header array, got an .npz with the arrays {sorted(npz.files)}")
+        header = _header(npz)
+        dtype = np.dtype(header["dtype"])
+        net = _network(header["network"])
+        optimizer = _optimizer(header["optimizer"])
+        layout = _layout(header["opt_state"])
+        names = [name for i in range(len(net.layers)) for name in _layer_names(i)]
+        expected = {"header", "loss", *names, *(f"opt_state.{name}" for name in layout[2])}
+        if set(npz.files) != expected:
+            raise _Invalid(f"expected the arrays {sorted(expected)}, got {sorted(npz.files)}")
+        shapes = [shape for pair in net.shapes for shape in pair]
+        values = [_array(npz, name, shape, dtype) for name, shape in zip(names, shapes)]
+        params = Params(tuple(LayerParams(W, b) for W, b in zip(values[::2], values[1::2])))
+        opt_state = _opt_state(npz, optimizer.init(params), layout)
+        loss = _array(npz, "loss", (), dtype, finite=False)[()]  # nan for a fresh state
+    return net, TrainState(params, opt_state, header["step"], loss, optimizer=optimizer)
+
+
+def load(path: Any) -> tuple[Network, TrainState]:
+    """``(net, state)`` from a checkpoint written by ``save``; ``state.optimizer`` is rebuilt.
+
+    Raises ``FileNotFoundError`` for a missing file and ``CheckpointError`` (naming the path) for
+    a truncated, damaged, foreign or newer-version one.
+
+    >>> load(os.devnull)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    fnn.checkpoint.CheckpointError: ...: not a valid fnn checkpoint: expected an .npz (zip) archive, ...
+    """
+    path = _path(path)
+    with open(path, "rb") as f:
+        try:
+            return _read(f)
+        except _Invalid as err:
+            raise CheckpointError(path, str(err)) from None
+        except Exception as err:  # any failure to parse the bytes is damage, whatever raised it
+            raise CheckpointError(path, f"damaged or unreadable ({type(err).__name__}: {err})") from err

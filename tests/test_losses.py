@@ -1,0 +1,56 @@
+import math
+
+import numpy as np
+import pytest
+
+from fnn.activations import ACTIVATIONS
+from fnn.losses import LOSSES, output_delta
+
+
+def test_binary_cross_entropy_from_Z_matches_the_formula():
+    Z = np.array([[0.0], [math.log(3)]])
+    A = ACTIVATIONS["sigmoid"].fn(Z)  # [0.5, 0.75]
+    Y = np.array([[1.0], [0.0]])
+    # -(1/2) [log 0.5 + log 0.25] = 1.5 log 2
+    assert LOSSES["binary_cross_entropy"].cost(Z, A, Y) == pytest.approx(1.5 * math.log(2), rel=1e-15)
+
+
+def test_cross_entropies_are_exact_where_A_saturates():
+    with np.errstate(all="raise"):
+        Z = np.array([[40.0], [-800.0]])
+        A = ACTIVATIONS["sigmoid"].fn(Z)
+        Y = np.array([[0.0], [1.0]])
+        # softplus(40) = 40 + log1p(e^-40), softplus(-800) - (-800) = 800 (+ ~1e-307)
+        assert LOSSES["binary_cross_entropy"].cost(Z, A, Y) == pytest.approx((40 + 800) / 2, rel=1e-15)
+        Zs = np.array([[1000.0, 0.0]])
+        Ys = np.array([[0.0, 1.0]])
+        assert LOSSES["categorical_cross_entropy"].cost(Zs, ACTIVATIONS["softmax"].fn(Zs), Ys) == pytest.approx(1000.0)
+
+
+def test_categorical_cross_entropy_matches_the_formula():
+    Z = np.array([[0.0, math.log(3)]])
+    A = ACTIVATIONS["softmax"].fn(Z)  # [0.25, 0.75]
+    assert LOSSES["categorical_cross_entropy"].cost(Z, A, np.array([[0.0, 1.0]])) == pytest.approx(-math.log(0.75), rel=1e-15)
+
+
+def test_squared_errors_match_their_formulas():
+    A = np.array([[1.0], [3.0]])
+    Y = np.array([[0.0], [1.0]])
+    assert LOSSES["mean_squared_error"].cost(A, A, Y) == (1 + 4) / 4
+    assert LOSSES["sum_of_squares"].cost(A, A, Y) == 1 + 4
+    np.testing.assert_array_equal(LOSSES["mean_squared_error"].grad(A, A, Y), [[0.5], [1.0]])
+    np.testing.assert_array_equal(LOSSES["sum_of_squares"].grad(A, A, Y), [[2.0], [4.0]])
+
+
+@pytest.mark.parametrize("loss, act", [("binary_cross_entropy", "sigmoid"), ("categorical_cross_entropy", "softmax")])
+def test_fused_pairs_give_A_minus_Y_over_m(loss, act):
+    Z = np.array([[0.3, -1.2], [2.0, 0.1], [-0.4, 0.4]])
+    A = ACTIVATIONS[act].fn(Z)
+    Y = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
+    np.testing.assert_array_equal(output_delta(LOSSES[loss], ACTIVATIONS[act], Z, A, Y), (A - Y) / 3)
+
+
+def test_every_loss_lists_the_outputs_it_allows():
+    assert LOSSES["binary_cross_entropy"].allowed == {"sigmoid"}
+    assert LOSSES["categorical_cross_entropy"].allowed == {"softmax"}
+    assert LOSSES["mean_squared_error"].allowed == set(ACTIVATIONS) - {"softmax"}
