@@ -138,3 +138,21 @@ def test_history_is_frozen():
     with pytest.raises(ValueError):
         h.train_loss[0] = 0.0
     assert math.isnan(h.val_loss[0]) and h.best_epoch is None
+
+
+def test_learning_curve_draws_train_and_validation_per_epoch():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    h = fit(optimizer=fnn.adam(0.1), epochs=200, validation=(X_val, y_val), early_stopping=fnn.Patience(3)).history
+    ax = fnn.plot.learning_curve(h, ax=Figure().subplots())
+    train, val, best = ax.lines
+    assert train.get_xdata().tolist() == h.epoch.tolist() and train.get_ydata().tolist() == h.train_loss.tolist()
+    assert val.get_ydata().tolist() == h.val_loss.tolist() and best.get_xdata()[0] == h.best_epoch
+    assert ax.get_xlabel() == "epoch" and [t.get_text() for t in ax.get_legend().get_texts()][:2] == ["train", "validation"]
+    only_train = fnn.plot.learning_curve(fit(epochs=3, progress=True).history, ax=Figure().subplots())
+    assert len(only_train.lines) == 1
+    with pytest.raises(ValueError, match="losses: expected a History of at least one epoch"):
+        fnn.plot.learning_curve(fit(epochs=0, progress=True).history, ax=Figure().subplots())
