@@ -34,14 +34,16 @@ def grid(hidden, learning_rates, seeds, epochs) -> list[dict]:
 
 
 def train(config: dict) -> dict:
-    """Train one config; the config's fields plus final loss and train/test accuracy."""
+    """Train one config (on one BLAS thread: workers run side by side); its fields plus loss and accuracies."""
     from sklearn.datasets import make_moons
+    from threadpoolctl import threadpool_limits
 
     X, y = make_moons(1000, noise=0.2, random_state=100)
     X_tr, y_tr, X_te, y_te = X[:900], y[:900], X[900:], y[900:]
     h = config["hidden"]
     net = fnn.network([2, h, h, 1], hidden="relu", output="sigmoid")
-    result = fnn.fit(net, X_tr, y_tr, fnn.adam(config["learning_rate"]), config["epochs"], 64, config["seed"])
+    with threadpool_limits(limits=1):
+        result = fnn.fit(net, X_tr, y_tr, fnn.adam(config["learning_rate"]), config["epochs"], 64, config["seed"])
     params = result.state.params
     return {
         **config,
