@@ -124,11 +124,14 @@ class _FNNEstimator(BaseEstimator):
     def _stratify(self, Y):
         return None
 
+    def _input(self, X) -> np.ndarray:
+        """``X`` checked against the fitted estimator (fitted, n_features_in_ columns)."""
+        check_is_fitted(self, "state_")
+        return validate_data(self, X, reset=False, dtype=np.float64)
+
     def _output(self, X) -> np.ndarray:
         """The network output ``(m, n_out)`` for ``X``, as a fresh writable array."""
-        check_is_fitted(self, "state_")
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        return np.array(forward(self.net_, self.state_.params, X)[0])
+        return np.array(forward(self.net_, self.state_.params, self._input(X))[0])
 
 
 class FNNClassifier(ClassifierMixin, _FNNEstimator):
@@ -164,9 +167,7 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
 
     def predict(self, X) -> np.ndarray:
         """The class of each row of ``X`` (m, n_features): labels from ``classes_``, shape (m,)."""
-        check_is_fitted(self, "state_")
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        return self.classes_[predict(self.net_, self.state_.params, X)]
+        return self.classes_[predict(self.net_, self.state_.params, self._input(X))]
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities ``(m, n_classes)`` in the order of ``classes_``; rows sum to 1."""

@@ -126,16 +126,17 @@ def epoch_scan(step: Callable, epoch_batches: Callable[[int], Iterable], epochs:
 
     def run(prev: Epoch, e: int) -> Epoch:
         lr = rate(prev.state.step)
-        states = list(accumulate(step, epoch_batches(e), prev.state))
-        losses = tuple(float(s.loss) for s in states[1:])
-        state = states[-1]
+        trail = accumulate(step, epoch_batches(e), prev.state)
+        state, losses = next(trail), []
+        for state in trail:  # only the latest state is held
+            losses.append(float(state.loss))
         val_loss, val_acc = evaluate(state)
         row = (e, float(np.mean(losses)) if losses else math.nan, val_loss, val_acc, lr)
         if val_loss < prev.best_loss - min_delta:
-            return Epoch(state, losses, row, state, val_loss, e, 0)
-        return Epoch(state, losses, row, prev.best, prev.best_loss, prev.best_epoch, prev.wait + 1)
+            return Epoch(state, tuple(losses), row, state, val_loss, e, 0)
+        return Epoch(state, tuple(losses), row, prev.best, prev.best_loss, prev.best_epoch, prev.wait + 1)
 
-    trail = accumulate(run, epochs, Epoch(state))
+    trail = accumulate(run, epochs, Epoch(state, best=state))
     next(trail)
     return trail
 
@@ -155,7 +156,8 @@ def with_progress(epochs: Iterable[Epoch], total: int) -> Iterator[Epoch]:
     with tqdm(total=total, unit="epoch") as bar:
         for item in epochs:
             _, loss, val_loss = item.row[:3]
-            bar.set_postfix(loss=f"{loss:.4g}", **({} if math.isnan(val_loss) else {"val_loss": f"{val_loss:.4g}"}), refresh=False)
+            shown = {"loss": f"{loss:.4g}"} | ({} if math.isnan(val_loss) else {"val_loss": f"{val_loss:.4g}"})
+            bar.set_postfix(shown, refresh=False)
             bar.update()
             yield item
 
@@ -167,17 +169,17 @@ def fit_by_epoch(optimizer: Optimizer, step: Callable, epoch_batches: Callable[[
     checks.integer("epochs", epochs)
     if early_stopping is not None and not isinstance(early_stopping, Patience):
         raise TypeError(f"early_stopping: expected a fnn.Patience(n) or None, got {type(early_stopping).__name__}")
+    min_delta = early_stopping.min_delta if early_stopping is not None else 0.0
+    epoch_range = range(start_epoch, start_epoch + epochs)
     trail = until_patience(
-        epoch_scan(step, epoch_batches, range(start_epoch, start_epoch + epochs), state, evaluate, learning_rate_of(optimizer),
-                   early_stopping.min_delta if early_stopping is not None else 0.0),
-        early_stopping,
+        epoch_scan(step, epoch_batches, epoch_range, state, evaluate, learning_rate_of(optimizer), min_delta), early_stopping
     )
-    run = list(with_progress(trail, epochs) if progress else trail)
-    if not run:
-        return FitResult(state, np.zeros(0), history=History([], [], [], [], []))
-    last = run[-1]
-    columns = list(zip(*(item.row for item in run)))
+    last, rows, losses = Epoch(state, best=state), [], []
+    for last in with_progress(trail, epochs) if progress else trail:  # holds the latest and the best state only
+        rows.append(last.row)
+        losses.extend(last.losses)
+    columns = list(zip(*rows)) or [()] * 5
     stopped = early_stopping is not None and last.wait >= early_stopping.n
     history = History(*columns, best_epoch=last.best_epoch, stopped_early=stopped)
-    losses = np.array([loss for item in run for loss in item.losses], dtype=np.float64)
-    return FitResult(last.best if early_stopping is not None else last.state, losses, history=history)
+    return FitResult(last.best if early_stopping is not None else last.state, np.asarray(losses, dtype=np.float64),
+                     history=history)

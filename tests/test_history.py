@@ -89,9 +89,10 @@ def test_continues_from_a_state_and_start_epoch():
     same_state(named.state, rest.state)
 
 
-def test_zero_epochs_gives_an_empty_history():
-    result = fit(epochs=0, progress=True)
-    assert len(result.history) == 0 and result.state.step == 0
+@pytest.mark.parametrize("kw", [dict(progress=True), dict(validation=(X_val, y_val), early_stopping=fnn.Patience(2))])
+def test_zero_epochs_gives_an_empty_history(kw):
+    result = fit(epochs=0, **kw)
+    assert len(result.history) == 0 and result.state.step == 0 and len(result.losses) == 0
 
 
 def test_state_with_its_optimizer_pickles_and_continues():
