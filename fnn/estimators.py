@@ -131,7 +131,8 @@ class _FNNEstimator(BaseEstimator):
 
     def _output(self, X) -> np.ndarray:
         """The network output ``(m, n_out)`` for ``X``, as a fresh writable array."""
-        return np.array(forward(self.net_, self.state_.params, self._input(X))[0])
+        X = self._input(X)
+        return np.array(forward(self.net_, self.state_.params, X)[0])
 
 
 class FNNClassifier(ClassifierMixin, _FNNEstimator):
@@ -167,7 +168,8 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
 
     def predict(self, X) -> np.ndarray:
         """The class of each row of ``X`` (m, n_features): labels from ``classes_``, shape (m,)."""
-        return self.classes_[predict(self.net_, self.state_.params, self._input(X))]
+        X = self._input(X)
+        return self.classes_[predict(self.net_, self.state_.params, X)]
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities ``(m, n_classes)`` in the order of ``classes_``; rows sum to 1."""
