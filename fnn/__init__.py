@@ -8,6 +8,7 @@ from fnn import data, plot, schedules
 from fnn.activations import ACTIVATIONS
 from fnn.checkpoint import CheckpointError, load, save
 from fnn.gradcheck import gradient_check
+from fnn.history import History, Patience
 from fnn.init import SCHEMES, init_params
 from fnn.labels import accuracy, predict, targets
 from fnn.losses import LOSSES
@@ -27,6 +28,7 @@ from fnn.records import (
     network,
 )
 from fnn.stages import backward, cost, forward, update
+from fnn.sweep import sweep
 from fnn.training import DivergenceError, batches, fit, fold, init_state, scan, train_step
 
 __all__ = [
@@ -35,8 +37,8 @@ __all__ = [
     "Optimizer", "TrainState", "FitResult", "network",
     "init_params", "forward", "cost", "backward", "update",
     "sgd", "momentum", "rmsprop", "adam", "schedules",
-    "train_step", "init_state", "fold", "scan", "batches", "fit", "DivergenceError",
-    "targets", "predict", "accuracy", "gradient_check",
+    "train_step", "init_state", "fold", "scan", "batches", "fit", "DivergenceError", "History", "Patience",
+    "targets", "predict", "accuracy", "gradient_check", "sweep",
     "save", "load", "CheckpointError",
     "data", "plot",
 ]

@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from fnn import checks
+from fnn.history import History
 
 CMAP = "Spectral"
 
@@ -66,12 +67,14 @@ def decision_boundary(predict: Callable[[np.ndarray], Any], X: Any, y: Any, ax: 
 
 
 def learning_curve(losses: Any, ax: Any = None) -> Any:
-    """The loss per step as a line (step on x). Returns the Axes.
+    """The loss per step as a line (step on x); for a ``fnn.History``, train and validation loss per epoch.
 
     >>> import matplotlib; matplotlib.use("Agg")
     >>> learning_curve([0.7, 0.4, 0.3]).lines[0].get_ydata().tolist()
     [0.7, 0.4, 0.3]
     """
+    if isinstance(losses, History):
+        return _history_curves(losses, _axes(ax))
     values = np.asarray(losses, dtype=np.float64)
     if values.ndim != 1 or values.size == 0:
         raise ValueError(f"losses: expected a non-empty 1-D sequence of numbers, got shape {values.shape}")
@@ -79,6 +82,21 @@ def learning_curve(losses: Any, ax: Any = None) -> Any:
     ax.plot(np.arange(values.size), values)
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
+    return ax
+
+
+def _history_curves(history: History, ax: Any) -> Any:
+    """Train loss per epoch, and validation loss where there is one, with a legend."""
+    if len(history) == 0:
+        raise ValueError("losses: expected a History of at least one epoch, got an empty one")
+    ax.plot(history.epoch, history.train_loss, label="train")
+    if not np.isnan(history.val_loss).all():
+        ax.plot(history.epoch, history.val_loss, label="validation")
+    if history.best_epoch is not None:
+        ax.axvline(history.best_epoch, color="gray", linestyle=":", label=f"best (epoch {history.best_epoch})")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.legend()
     return ax
 
 

@@ -313,6 +313,20 @@ class Optimizer:
     hyperparams: tuple = attrs.field(default=(), converter=lambda d: tuple(dict(d).items()))
     kernel: Any = attrs.field(default=None, kw_only=True, repr=False)
 
+    def __reduce__(self):
+        """Pickle a built-in optimizer by ``name`` and ``hyperparams`` (its functions are closures)."""
+        from fnn.optimizers import OPTIMIZERS
+
+        if self.name not in OPTIMIZERS:
+            return super().__reduce__()
+        return _optimizer_by_name, (self.name, self.hyperparams)
+
+
+def _optimizer_by_name(name: str, hyperparams: tuple) -> Optimizer:
+    from fnn.optimizers import OPTIMIZERS
+
+    return OPTIMIZERS[name](**dict(hyperparams))
+
 
 @attrs.frozen(eq=False)
 class TrainState:
@@ -331,7 +345,12 @@ class TrainState:
 
 @attrs.frozen(eq=False)
 class FitResult:
-    """The final ``state`` and ``losses``, one float per step (read-only float64 array)."""
+    """The final ``state`` and ``losses``, one float per step (read-only float64 array).
+
+    ``history`` (keyword only) is the per-epoch ``fnn.History`` when ``fit`` ran by epochs
+    (validation, early stopping or progress), else ``None``.
+    """
 
     state: TrainState
     losses: np.ndarray = frozen_array("losses")
+    history: Any = attrs.field(default=None, kw_only=True)

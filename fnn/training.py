@@ -15,6 +15,7 @@ from toolz import accumulate, compose_left
 
 from fnn import checks
 from fnn.buffers import empty
+from fnn.history import evaluator, fit_by_epoch
 from fnn.init import init_params
 from fnn.labels import targets
 from fnn.optimizers import sgd
@@ -235,14 +236,24 @@ def fit(
     params: Params | None = None,
     init: str = "he",
     state: TrainState | None = None,
+    *,
+    validation: tuple[Any, Any] | None = None,
+    early_stopping: Any = None,
+    progress: bool = False,
+    start_epoch: int | None = None,
 ) -> FitResult:
     """Train ``net`` on ``(X, y)``: exactly ``fold(train_step(net, optimizer), batches(...), state)``.
 
     ``y`` is labels or a targets matrix (see ``fnn.targets``); ``optimizer=None`` is ``sgd(0.01)``
     (or, with a ``state``, the optimizer that state records);
     ``params=None`` is ``init_params(net, seed=seed, scheme=init)``. A given ``state`` is continued
-    from epoch ``state.step // batches_per_epoch``, so 5 + 5 epochs equal 10 bit for bit.
+    from epoch ``state.step // batches_per_epoch``, so 5 + 5 epochs equal 10 bit for bit
+    (``start_epoch``, when given, names that epoch instead, say for data of another size).
     Returns ``FitResult(state, losses)`` with one loss per step.
+
+    ``validation=(X_val, y_val)``, ``early_stopping=fnn.Patience(n)`` or ``progress=True`` run the
+    same steps epoch by epoch and add ``FitResult.history``, a ``fnn.History`` row per epoch;
+    early stopping returns the state of the best validation loss (see ``fnn.history``).
     """
     check_net(net)
     if optimizer is None:
@@ -261,14 +272,21 @@ def fit(
     checks.same_rows(("X", "y"), X, Y)
     state = init_state(params, optimizer) if state is None else state
     per_epoch = batches_per_epoch(X.shape[0], batch_size)
-    if state.step % per_epoch:
+    if start_epoch is None and state.step % per_epoch:
         raise ValueError(
             f"state.step: expected a whole number of epochs ({per_epoch} batches each with batch_size={batch_size}), "
             f"got {state.step}"
         )
     step = step_pipeline(net, optimizer, checked=False)
-    check_batching(batch_size, epochs, seed, state.step // per_epoch)
-    trail = scan(step, _batches(X, Y, batch_size, epochs, seed, state.step // per_epoch), state)  # X, Y checked above
+    first = state.step // per_epoch if start_epoch is None else checks.integer("start_epoch", start_epoch)
+    check_batching(batch_size, epochs, seed, first)  # X and Y are checked above: batches need no second look
+    if validation is not None or early_stopping is not None or progress:
+        if early_stopping is not None and validation is None:
+            raise ValueError("validation: expected (X_val, y_val) when early_stopping is given, got None")
+        X, Y = freeze_input(X), freeze_input(Y)
+        return fit_by_epoch(optimizer, step, lambda e: _batches(X, Y, batch_size, 1, seed, e), first, epochs, state,
+                            evaluator(net, validation, dtype), early_stopping, checks.flag("progress", progress))
+    trail = scan(step, _batches(X, Y, batch_size, epochs, seed, first), state)
     final = next(trail)
     losses = []
     for final in trail:
