@@ -7,8 +7,9 @@ takes arrays of ``POOLED_BYTES`` or more from a pool instead: an array is handed
 when nothing refers to it any more (its reference count is back to the pool's own; every NumPy
 view keeps its owner alive), exactly as the allocator reuses freed memory, but without returning
 it to the kernel. Smaller arrays come from ``np.empty`` (the heap serves them without faults).
-The pool keeps at most ``PER_SIZE`` arrays of each shape and dtype and ``MAX_POOL_BYTES`` in
-all (beyond that, ``np.empty``); ``clear()`` lets them go.
+Arrays over ``LARGEST_POOLED`` bytes (a one-off forward pass over a big data set, whose page
+faults are small beside its work) are not pooled either. The pool keeps at most ``PER_SIZE``
+arrays of each shape and dtype and ``MAX_POOL_BYTES`` in all; ``clear()`` lets them go.
 """
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ import threading
 import numpy as np
 
 POOLED_BYTES = 1 << 14
+LARGEST_POOLED = 1 << 25
 PER_SIZE = 8
-MAX_POOL_BYTES = 1 << 29
+MAX_POOL_BYTES = 1 << 28
 
 _pool: dict[tuple, list[np.ndarray]] = {}
 _held = [0]  # bytes the pool holds
@@ -47,13 +49,13 @@ _FREE_REFS = _calibrate()
 
 
 def empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """A fresh, writable, C-contiguous array; from the pool when it has ``POOLED_BYTES`` or more.
+    """A fresh, writable, C-contiguous array; from the pool when it has ``POOLED_BYTES`` to ``LARGEST_POOLED``.
 
     >>> a = empty((3, 4), np.dtype(np.float64)); a.shape, a.dtype, a.flags.writeable
     ((3, 4), dtype('float64'), True)
     """
     nbytes = (shape[0] * shape[1] if len(shape) == 2 else math.prod(shape)) * dtype.itemsize
-    if nbytes < POOLED_BYTES:
+    if not POOLED_BYTES <= nbytes <= LARGEST_POOLED:
         return np.empty(shape, dtype)
     key = (shape, dtype)
     with _lock:

@@ -69,3 +69,9 @@ def test_the_pool_holds_at_most_its_byte_budget(monkeypatch):
     held = [buffers.empty(BIG, F64) for _ in range(2)]
     assert buffers._held[0] == 0 and buffers._pool[(BIG, F64)] == []
     assert all(h.flags.writeable and h.shape == BIG for h in held)
+
+
+def test_huge_arrays_are_not_pooled():
+    shape = (buffers.LARGEST_POOLED // 8 + 1,)
+    a = buffers.empty(shape, F64)
+    assert a.shape == shape and (shape, F64) not in buffers._pool
