@@ -43,6 +43,10 @@ def exp_floor(dtype: np.dtype) -> float:
     return float(np.log(np.finfo(dtype).tiny)) + 1.0 if lo is None else lo
 
 
+_clip = (np._core if hasattr(np, "_core") else np.core).umath.clip
+"""``np.clip``'s ufunc, ``min(max(x, lo), hi)`` in one pass, without ``np.clip``'s Python wrapper (~1.5 µs)."""
+
+
 def _out(out: np.ndarray | None, like: np.ndarray) -> np.ndarray:
     return empty(like.shape, like.dtype) if out is None else out
 
@@ -54,8 +58,7 @@ def sigmoid(Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     [0.5, 0.0, 1.0]
     """
     lo = exp_floor(Z.dtype)
-    E = np.maximum(Z, lo, out=_out(out, Z))
-    np.minimum(E, -lo, out=E)
+    E = _clip(Z, lo, -lo, out=_out(out, Z))
     np.negative(E, out=E)
     np.exp(E, out=E)
     E += 1.0

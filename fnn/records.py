@@ -236,8 +236,19 @@ class _Flat:
 
     @classmethod
     def from_flat(cls, flat: np.ndarray, shapes) -> Any:
-        """Build the record from a flat vector it then owns (made read-only, not copied)."""
-        return cls(flat=readonly(flat), shapes=tuple(shapes))
+        """Build the record from a flat vector it then owns (made read-only, not copied).
+
+        What ``cls(flat=..., shapes=...)`` builds, set slot by slot (a training step makes one
+        per update: attrs' ``__init__`` and its converters would be most of its cost)."""
+        flat.flags.writeable = False
+        rec = object.__new__(cls)
+        _set(rec, "_layers", None)
+        _set(rec, "_flat", flat)
+        _set(rec, "_shapes", shapes if type(shapes) is tuple else tuple(shapes))
+        return rec
+
+
+_set = object.__setattr__
 
 
 @attrs.frozen(eq=False)

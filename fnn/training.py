@@ -98,13 +98,18 @@ def backward_stage(pl: Plan) -> Callable[[Pass], Pass]:
     return stage
 
 
-def update_stage(pl: Plan, optimizer: Optimizer) -> Callable[[Pass], TrainState]:
-    """The optimizer's kernel on the flat vectors (or its ``update`` on records when it has none)."""
+def update_stage(pl: Plan, optimizer: Optimizer, checked: bool = True) -> Callable[[Pass], TrainState]:
+    """The optimizer's kernel on the flat vectors (or its ``update`` on records when it has none).
+
+    ``checked=False`` skips the kernel's check of ``opt_state`` (``fit`` checks the first state;
+    the kernel makes every later one)."""
+    kernel = optimizer.kernel
+    check = kernel.check if kernel is not None and checked else (lambda opt_state: opt_state)
 
     def stage(p: Pass) -> TrainState:
         state = p.state
-        if optimizer.kernel is not None:
-            flat, opt_state = optimizer.kernel.apply(state.params.flat, p.grads, optimizer.kernel.check(state.opt_state))
+        if kernel is not None:
+            flat, opt_state = kernel.apply(state.params.flat, p.grads, check(state.opt_state))
             params = Params.from_flat(flat, pl.shapes)
         else:
             params, opt_state = optimizer.update(state.params, Grads.from_flat(p.grads, pl.shapes), state.opt_state)
@@ -134,19 +139,41 @@ def check_stage(net: Network, optimizer: Optimizer) -> Callable[[Pass], Pass]:
     return stage
 
 
+def quiet() -> np.errstate:
+    """The floating-point state a step runs in: a non-finite result raises DivergenceError instead
+    of NumPy's overflow and invalid warnings."""
+    return np.errstate(over="ignore", invalid="ignore")
+
+
 def step_pipeline(net: Network, optimizer: Optimizer, checked: bool) -> Callable[[TrainState, Batch], TrainState]:
-    """The step; ``checked=False`` leaves out the check stage, for callers (``fit``) that checked
-    the state and the data once (batches in the params' dtype, targets of the output's shape)."""
+    """The step, without ``quiet()``; ``checked=False`` leaves out the check stage, for callers
+    (``fit``) that checked the state (``check_opt_state``) and the data once (batches in the
+    params' dtype, targets of the output's shape) and run the whole fold inside ``quiet()``."""
     pl = plan(net)
-    stages = (forward_stage(pl), cost_stage(pl), backward_stage(pl), update_stage(pl, optimizer))
+    stages = (forward_stage(pl), cost_stage(pl), backward_stage(pl), update_stage(pl, optimizer, checked))
     pipeline = compose_left(check_stage(net, optimizer), *stages) if checked else compose_left(*stages)
 
     def step(state: TrainState, batch: Batch) -> TrainState:
         X, Y = batch
-        with np.errstate(over="ignore", invalid="ignore"):  # a non-finite result raises DivergenceError instead
-            return pipeline(Pass(state, X, Y))
+        return pipeline(Pass(state, X, Y))
 
     return step
+
+
+def quietly(step: Callable[[TrainState, Batch], TrainState]) -> Callable[[TrainState, Batch], TrainState]:
+    """``step`` run inside ``quiet()`` each time."""
+
+    def quiet_step(state: TrainState, batch: Batch) -> TrainState:
+        with quiet():
+            return step(state, batch)
+
+    return quiet_step
+
+
+def check_opt_state(optimizer: Optimizer, state: TrainState) -> None:
+    """What the update stage's check would say of ``state.opt_state`` at the first step."""
+    if optimizer.kernel is not None:
+        optimizer.kernel.check(state.opt_state)
 
 
 def train_step(net: Network, optimizer: Optimizer) -> Callable[[TrainState, Batch], TrainState]:
@@ -161,7 +188,7 @@ def train_step(net: Network, optimizer: Optimizer) -> Callable[[TrainState, Batc
     check_net(net)
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer: expected an Optimizer (fnn.sgd, fnn.adam, ...), got {type(optimizer).__name__}")
-    return step_pipeline(net, optimizer, checked=True)
+    return quietly(step_pipeline(net, optimizer, checked=True))
 
 
 def fold(step: Callable[[TrainState, Batch], TrainState], batches: Iterable[Batch], state: TrainState) -> TrainState:
@@ -278,17 +305,19 @@ def fit(
             f"got {state.step}"
         )
     step = step_pipeline(net, optimizer, checked=False)
+    check_opt_state(optimizer, state)
     first = state.step // per_epoch if start_epoch is None else checks.integer("start_epoch", start_epoch)
     check_batching(batch_size, epochs, seed, first)  # X and Y are checked above: batches need no second look
     if validation is not None or early_stopping is not None or progress:
         if early_stopping is not None and validation is None:
             raise ValueError("validation: expected (X_val, y_val) when early_stopping is given, got None")
         X, Y = freeze_input(X), freeze_input(Y)
-        return fit_by_epoch(optimizer, step, lambda e: _batches(X, Y, batch_size, 1, seed, e), first, epochs, state,
+        return fit_by_epoch(optimizer, quietly(step), lambda e: _batches(X, Y, batch_size, 1, seed, e), first, epochs, state,
                             evaluator(net, validation, dtype), early_stopping, checks.flag("progress", progress))
     trail = scan(step, _batches(X, Y, batch_size, epochs, seed, first), state)
     final = next(trail)
     losses = []
-    for final in trail:
-        losses.append(float(final.loss))
+    with quiet():  # once around the fold instead of once per step
+        for final in trail:
+            losses.append(float(final.loss))
     return FitResult(final, np.asarray(losses, dtype=np.float64))
