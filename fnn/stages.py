@@ -24,7 +24,7 @@ import numpy as np
 
 from fnn import checks
 from fnn.activations import ACTIVATIONS, Activation
-from fnn.buffers import empty, ones
+from fnn.buffers import allocator, empty, ones
 from fnn.losses import LOSSES, Loss, output_delta
 from fnn.records import Cache, Grads, LayerCache, Network, Params, freeze, readonly
 
@@ -93,8 +93,10 @@ class Plan:
     shapes: tuple
     n_params: int
     spans: tuple = attrs.field(init=False)
+    widest: int = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "widest", max(max(w) for w, _ in self.shapes))
         spans, pos = [], 0
         for w_shape, (n_b,) in self.shapes:
             end = pos + w_shape[0] * w_shape[1]
@@ -122,11 +124,13 @@ def plan(net: Network) -> Plan:
 def run_forward(pl: Plan, pairs, X: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """``Z = A_prev @ W + b``, ``A = g(Z)`` layer by layer from ``A_0 = X``: the lists of ``Z`` and ``A``."""
     Zs, As, A = [], [], X
+    m, dtype = X.shape[0], pairs[0][0].dtype
+    new = allocator(m * pl.widest * dtype.itemsize)
     for (W, b), act, bias in zip(pairs, pl.acts, pl.bias):
-        Z = np.matmul(A, W, out=empty((A.shape[0], W.shape[1]), W.dtype))
+        Z = np.matmul(A, W, out=new((m, W.shape[1]), dtype))
         if bias:
             Z += b
-        A = act.fn(Z, out=empty(Z.shape, Z.dtype))
+        A = act.fn(Z, out=new(Z.shape, dtype))
         Zs.append(Z)
         As.append(A)
     return Zs, As
@@ -143,20 +147,21 @@ def run_cost(pl: Plan, pairs, Z: np.ndarray, A: np.ndarray, Y: np.ndarray) -> np
 def run_backward(pl: Plan, pairs, X: np.ndarray, Zs, As, Y: np.ndarray) -> np.ndarray:
     """The gradient of ``run_cost`` as one fresh flat vector (layout of ``Params.flat``)."""
     m, dtype = Y.shape[0], Zs[-1].dtype
-    flat = empty((pl.n_params,), dtype)
+    new = allocator(max(m * pl.widest, pl.n_params) * dtype.itemsize)
+    flat = new((pl.n_params,), dtype)
     grads = pl.views(flat)
     dZ = output_delta(pl.loss, pl.acts[-1], Zs[-1], As[-1], Y)
     for i in range(len(pairs) - 1, -1, -1):
         (W, _), (dW, db) = pairs[i], grads[i]
         np.matmul((As[i - 1] if i else X).T, dZ, out=dW)
         if pl.l2:
-            dW += np.multiply(W, pl.l2 / m, out=empty(W.shape, dtype))
+            dW += np.multiply(W, pl.l2 / m, out=new(W.shape, dtype))
         if pl.bias[i]:
             np.matmul(ones(m, dtype), dZ, out=db)
         else:
             db.fill(0)
         if i:
-            dA = np.matmul(dZ, W.T, out=empty((m, W.shape[0]), dtype))
+            dA = np.matmul(dZ, W.T, out=new((m, W.shape[0]), dtype))
             dZ = pl.acts[i - 1].vjp(dA, Zs[i - 1], As[i - 1], out=dA)
     return flat
 
