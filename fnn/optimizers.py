@@ -59,10 +59,13 @@ class Kernel:
 
     ``p`` and ``g`` share a dtype; ``new p`` is a fresh writable vector, ``new state`` a record of
     ``state_type``. ``update`` wraps it with checks and records; ``fnn.train_step`` calls it directly.
+    ``borrows_grads`` (keyword only): ``apply`` keeps no reference to ``g`` (nor a view of it) in
+    what it returns, so ``train_step`` may hand it a gradient buffer that it fills again next step.
     """
 
     state_type: type
     apply: Callable[[np.ndarray, np.ndarray, Any], tuple[np.ndarray, Any]]
+    borrows_grads: bool = attrs.field(default=False, kw_only=True)
 
     def check(self, state: Any) -> Any:
         if not isinstance(state, self.state_type):
@@ -118,7 +121,7 @@ def sgd(learning_rate) -> Optimizer:
     def apply(p, g, state):
         return descend(p, g, p.dtype.type(rate(state.count))), SgdState(state.count + 1)
 
-    return _optimizer("sgd", {"learning_rate": schedule}, lambda params: SgdState(0), Kernel(SgdState, apply))
+    return _optimizer("sgd", {"learning_rate": schedule}, lambda params: SgdState(0), Kernel(SgdState, apply, borrows_grads=True))
 
 
 def momentum(learning_rate, beta: float = 0.9) -> Optimizer:
@@ -132,7 +135,7 @@ def momentum(learning_rate, beta: float = 0.9) -> Optimizer:
         return descend(p, v, p.dtype.type(rate(state.count))), MomentumState(state.count + 1, v)
 
     init = lambda params: MomentumState(0, _zeros(params))  # noqa: E731
-    return _optimizer("momentum", {"learning_rate": schedule, "beta": beta}, init, Kernel(MomentumState, apply))
+    return _optimizer("momentum", {"learning_rate": schedule, "beta": beta}, init, Kernel(MomentumState, apply, borrows_grads=True))
 
 
 def rmsprop(learning_rate, beta: float = 0.9, eps: float = 1e-8) -> Optimizer:
@@ -151,7 +154,7 @@ def rmsprop(learning_rate, beta: float = 0.9, eps: float = 1e-8) -> Optimizer:
 
     init = lambda params: RmspropState(0, _zeros(params))  # noqa: E731
     hyper = {"learning_rate": schedule, "beta": beta, "eps": eps}
-    return _optimizer("rmsprop", hyper, init, Kernel(RmspropState, apply))
+    return _optimizer("rmsprop", hyper, init, Kernel(RmspropState, apply, borrows_grads=True))
 
 
 def adam(learning_rate=1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> Optimizer:
@@ -181,7 +184,7 @@ def adam(learning_rate=1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: floa
         return AdamState(0, zeros, zeros)
 
     hyper = {"learning_rate": schedule, "beta1": beta1, "beta2": beta2, "eps": eps}
-    return _optimizer("adam", hyper, init, Kernel(AdamState, apply))
+    return _optimizer("adam", hyper, init, Kernel(AdamState, apply, borrows_grads=True))
 
 
 OPTIMIZERS = {f.__name__: f for f in (sgd, momentum, rmsprop, adam)}

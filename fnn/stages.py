@@ -144,12 +144,24 @@ def run_cost(pl: Plan, pairs, Z: np.ndarray, A: np.ndarray, Y: np.ndarray) -> np
     return Z.dtype.type(J)
 
 
-def run_backward(pl: Plan, pairs, X: np.ndarray, Zs, As, Y: np.ndarray) -> np.ndarray:
-    """The gradient of ``run_cost`` as one fresh flat vector (layout of ``Params.flat``)."""
+def gradient_buffer(pl: Plan, dtype: np.dtype) -> tuple[np.ndarray, list]:
+    """A zeroed flat gradient vector and its ``(dW, db)`` views, for ``run_backward(..., out=)``."""
+    flat = np.zeros(pl.n_params, dtype)
+    return flat, pl.views(flat)
+
+
+def run_backward(pl: Plan, pairs, X: np.ndarray, Zs, As, Y: np.ndarray, out=None) -> np.ndarray:
+    """The gradient of ``run_cost`` as one fresh flat vector (layout of ``Params.flat``).
+
+    ``out``, a ``gradient_buffer`` of ``Zs``' dtype, is filled and returned instead (its ``db`` of
+    layers without bias are zero from the start and never written)."""
     m, dtype = Y.shape[0], Zs[-1].dtype
     new = allocator(max(m * pl.widest, pl.n_params) * dtype.itemsize)
-    flat = new((pl.n_params,), dtype)
-    grads = pl.views(flat)
+    if out is None:
+        flat = new((pl.n_params,), dtype)
+        grads = pl.views(flat)
+    else:
+        flat, grads = out
     dZ = output_delta(pl.loss, pl.acts[-1], Zs[-1], As[-1], Y)
     for i in range(len(pairs) - 1, -1, -1):
         (W, _), (dW, db) = pairs[i], grads[i]
@@ -158,7 +170,7 @@ def run_backward(pl: Plan, pairs, X: np.ndarray, Zs, As, Y: np.ndarray) -> np.nd
             dW += np.multiply(W, pl.l2 / m, out=new(W.shape, dtype))
         if pl.bias[i]:
             np.matmul(ones(m, dtype), dZ, out=db)
-        else:
+        elif out is None:
             db.fill(0)
         if i:
             dA = np.matmul(dZ, W.T, out=new((m, W.shape[0]), dtype))

@@ -20,7 +20,8 @@ from fnn.init import init_params
 from fnn.labels import targets
 from fnn.optimizers import sgd
 from fnn.records import FitResult, Grads, Network, Optimizer, Params, TrainState, readonly
-from fnn.stages import Plan, as_input, check_net, check_params, check_targets, plan, run_backward, run_cost, run_forward
+from fnn.stages import (Plan, as_input, check_net, check_params, check_targets, gradient_buffer, plan, run_backward, run_cost,
+                        run_forward)
 
 Batch = tuple[np.ndarray, np.ndarray]
 
@@ -59,7 +60,8 @@ class Pass(NamedTuple):
     """One step in flight: the state it started from, the batch, and what each stage adds.
 
     ``pairs`` are the per-layer ``(W, b)`` views of the params; ``Zs``/``As`` the forward pass;
-    ``loss`` the cost; ``grads`` the flat gradient. Internal: never handed to user code.
+    ``loss`` the cost; ``grads`` the flat gradient; ``buffer`` the step's reused ``gradient_buffer``
+    that holds it, when the optimizer's kernel borrows gradients. Internal: never handed to user code.
     """
 
     state: TrainState
@@ -70,6 +72,7 @@ class Pass(NamedTuple):
     As: list = ()
     loss: Any = math.nan
     grads: np.ndarray | None = None
+    buffer: Any = None
 
 
 def forward_stage(pl: Plan) -> Callable[[Pass], Pass]:
@@ -91,14 +94,22 @@ def cost_stage(pl: Plan) -> Callable[[Pass], Pass]:
     return stage
 
 
-def backward_stage(pl: Plan) -> Callable[[Pass], Pass]:
+def backward_stage(pl: Plan, spare: dict | None) -> Callable[[Pass], Pass]:
+    """``spare`` (dtype -> gradient buffer, or None for fresh gradients): the update stage gives a
+    buffer back once the kernel has used it; a step running meanwhile (another thread) makes its own."""
+
     def stage(p: Pass) -> Pass:
-        return Pass(p.state, p.X, p.Y, loss=p.loss, grads=run_backward(pl, p.pairs, p.X, p.Zs, p.As, p.Y))
+        if spare is None:
+            return Pass(p.state, p.X, p.Y, loss=p.loss, grads=run_backward(pl, p.pairs, p.X, p.Zs, p.As, p.Y))
+        dtype = p.Zs[-1].dtype
+        buf = spare.pop(dtype, None) or gradient_buffer(pl, dtype)
+        grads = run_backward(pl, p.pairs, p.X, p.Zs, p.As, p.Y, out=buf)
+        return Pass(p.state, p.X, p.Y, loss=p.loss, grads=grads, buffer=buf)
 
     return stage
 
 
-def update_stage(pl: Plan, optimizer: Optimizer, checked: bool = True) -> Callable[[Pass], TrainState]:
+def update_stage(pl: Plan, optimizer: Optimizer, checked: bool = True, spare: dict | None = None) -> Callable[[Pass], TrainState]:
     """The optimizer's kernel on the flat vectors (or its ``update`` on records when it has none).
 
     ``checked=False`` skips the kernel's check of ``opt_state`` (``fit`` checks the first state;
@@ -111,6 +122,8 @@ def update_stage(pl: Plan, optimizer: Optimizer, checked: bool = True) -> Callab
         state = p.state
         if kernel is not None:
             flat, opt_state = kernel.apply(state.params.flat, p.grads, check(state.opt_state))
+            if p.buffer is not None:
+                spare[p.grads.dtype] = p.buffer
             params = Params.from_flat(flat, pl.shapes)
         else:
             params, opt_state = optimizer.update(state.params, Grads.from_flat(p.grads, pl.shapes), state.opt_state)
@@ -158,7 +171,8 @@ def step_pipeline(net: Network, optimizer: Optimizer, checked: bool) -> Callable
     (``fit``) that checked the state (``check_opt_state``) and the data once (batches in the
     params' dtype, targets of the output's shape) and run the whole fold inside ``quiet()``."""
     pl = plan(net)
-    stages = (forward_stage(pl), cost_stage(pl), backward_stage(pl), update_stage(pl, optimizer, checked))
+    spare = {} if optimizer.kernel is not None and optimizer.kernel.borrows_grads else None
+    stages = (forward_stage(pl), cost_stage(pl), backward_stage(pl, spare), update_stage(pl, optimizer, checked, spare))
     pipeline = compose_left(check_stage(net, optimizer), *stages) if checked else compose_left(*stages)
 
     def step(state: TrainState, batch: Batch) -> TrainState:

@@ -170,3 +170,26 @@ def test_steady_state_training_does_not_page_fault():
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     fnn.fit(net, X, y, fnn.sgd(0.01), epochs=100, state=state)
     assert resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults < 1000
+
+
+def test_a_kernel_that_keeps_its_gradients_gets_fresh_ones(moons):
+    """Only kernels marked ``borrows_grads`` are handed the step's reused gradient buffer."""
+    from fnn.optimizers import Kernel, SgdState
+
+    @attrs.frozen(eq=False)
+    class Kept:
+        count: int
+        g: np.ndarray
+
+    def apply(p, g, state):
+        return p - 0.1 * g, Kept(state.count + 1, g)
+
+    opt = fnn.Optimizer(lambda params: Kept(0, np.zeros(params.flat.size)), None, kernel=Kernel(Kept, apply))
+    assert not opt.kernel.borrows_grads and fnn.sgd(0.1).kernel.borrows_grads
+    X, y = moons
+    net = fnn.network([2, 4, 1], "tanh")
+    trail = list(fnn.scan(fnn.train_step(net, opt), fnn.batches(X, fnn.targets(net, y), epochs=3),
+                          fnn.init_state(fnn.init_params(net), opt)))
+    kept = [s.opt_state.g for s in trail[1:]]
+    assert all(not np.shares_memory(a, b) for a, b in zip(kept, kept[1:]))
+    assert not np.array_equal(kept[0], kept[2])
