@@ -106,10 +106,10 @@ def _scaled(a: np.ndarray, c: float) -> np.ndarray:
     return np.multiply(a, c, out=empty(a.shape, a.dtype))
 
 
-def _average(beta: float, old: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """``beta * old + (1 - beta) * new``, fresh and read-only."""
+def _average(beta: float, old: np.ndarray, new: np.ndarray, new_is_scratch: bool = False) -> np.ndarray:
+    """``beta * old + (1 - beta) * new``, fresh and read-only (``new`` scaled in place when it is scratch)."""
     avg = _scaled(old, beta)
-    avg += np.multiply(new, 1 - beta, out=empty(new.shape, new.dtype))
+    avg += np.multiply(new, 1 - beta, out=new if new_is_scratch else empty(new.shape, new.dtype))
     return readonly(avg)
 
 
@@ -146,7 +146,7 @@ def rmsprop(learning_rate, beta: float = 0.9, eps: float = 1e-8) -> Optimizer:
     eps = checks.real("eps", eps, positive=True)
 
     def apply(p, g, state):
-        s = _average(beta, state.square, np.multiply(g, g, out=empty(g.shape, g.dtype)))
+        s = _average(beta, state.square, np.multiply(g, g, out=empty(g.shape, g.dtype)), new_is_scratch=True)
         step = np.sqrt(s, out=empty(s.shape, s.dtype))
         step += eps
         np.divide(g, step, out=step)
@@ -172,7 +172,7 @@ def adam(learning_rate=1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: floa
     def apply(p, g, state):
         t = state.count + 1
         mu = _average(beta1, state.mu, g)
-        nu = _average(beta2, state.nu, np.multiply(g, g, out=empty(g.shape, g.dtype)))
+        nu = _average(beta2, state.nu, np.multiply(g, g, out=empty(g.shape, g.dtype)), new_is_scratch=True)
         root = math.sqrt(1 - beta2**t)
         step = np.sqrt(nu, out=empty(nu.shape, nu.dtype))
         step += eps * root
