@@ -20,7 +20,7 @@ from toolz import accumulate
 
 from fnn import checks
 from fnn.labels import accuracy, predict, targets
-from fnn.records import FitResult, Network, Optimizer, TrainState, frozen_array, readonly
+from fnn.records import FitResult, frozen_array, Network, Optimizer, readonly, Refrozen, TrainState
 from fnn.stages import cost, forward
 
 CLASSIFIER_OUTPUTS = ("sigmoid", "softmax")
@@ -43,7 +43,7 @@ def _int_array(value: Any) -> np.ndarray:
 
 
 @attrs.frozen(eq=False)
-class History:
+class History(Refrozen):
     """One row per epoch run: ``epoch`` (int), ``train_loss``, ``val_loss``, ``val_accuracy``, ``learning_rate``.
 
     ``best_epoch`` is the epoch of the lowest validation loss (``None`` without validation);

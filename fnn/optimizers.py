@@ -20,30 +20,30 @@ import numpy as np
 
 from fnn import checks
 from fnn.buffers import empty
-from fnn.records import Grads, Optimizer, Params, frozen_array, readonly
+from fnn.records import Grads, Optimizer, Params, Refrozen, frozen_array, readonly
 from fnn.schedules import as_schedule, constant, rate_at
 from fnn.stages import descend
 
 
 @attrs.frozen(eq=False)
-class SgdState:
+class SgdState(Refrozen):
     count: int = 0
 
 
 @attrs.frozen(eq=False)
-class MomentumState:
+class MomentumState(Refrozen):
     count: int
     velocity: np.ndarray = frozen_array("velocity")
 
 
 @attrs.frozen(eq=False)
-class RmspropState:
+class RmspropState(Refrozen):
     count: int
     square: np.ndarray = frozen_array("square")
 
 
 @attrs.frozen(eq=False)
-class AdamState:
+class AdamState(Refrozen):
     count: int
     mu: np.ndarray = frozen_array("mu")
     nu: np.ndarray = frozen_array("nu")

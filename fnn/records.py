@@ -53,6 +53,20 @@ def readonly(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
+def _rebuild(cls: type, kwargs: dict) -> Any:
+    return cls(**kwargs)
+
+
+class Refrozen:
+    """Mixin: pickling and ``copy.deepcopy`` rebuild the record through its constructor, so its
+    arrays come back frozen (plain pickling of an array drops the read-only flag)."""
+
+    __slots__ = ()
+
+    def __reduce__(self):
+        return _rebuild, (type(self), {f.alias: getattr(self, f.name) for f in attrs.fields(type(self)) if f.init})
+
+
 def _as_tuple(value: Any) -> tuple:
     return tuple(value)
 
@@ -177,7 +191,7 @@ def _flat_field(alias: str) -> Any:
     return attrs.field(default=None, kw_only=True, alias=alias, repr=False)
 
 
-class _Flat:
+class _Flat(Refrozen):
     """Mixin for a tuple of per-layer pairs that can be viewed as one flat vector.
 
     A record made by ``from_flat`` holds only the vector and the shapes; its per-layer records
@@ -234,6 +248,11 @@ class _Flat:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(layers={self.layers!r})"
 
+    def __reduce__(self):
+        if self._layers is None:
+            return type(self).from_flat, (self._flat, self._shapes)
+        return _rebuild, (type(self), {"layers": self._layers})
+
     @classmethod
     def from_flat(cls, flat: np.ndarray, shapes) -> Any:
         """Build the record from a flat vector it then owns (made read-only, not copied).
@@ -252,7 +271,7 @@ _set = object.__setattr__
 
 
 @attrs.frozen(eq=False)
-class LayerParams:
+class LayerParams(Refrozen):
     """``W``: (n_in, n_out), ``b``: (n_out,)."""
 
     W: np.ndarray = frozen_array("W")
@@ -271,7 +290,7 @@ class Params(_Flat):
 
 
 @attrs.frozen(eq=False)
-class LayerGrads:
+class LayerGrads(Refrozen):
     """``dW``, ``db``: the gradient of the cost, shaped like ``W`` and ``b``."""
 
     dW: np.ndarray = frozen_array("dW")
@@ -290,7 +309,7 @@ class Grads(_Flat):
 
 
 @attrs.frozen(eq=False)
-class LayerCache:
+class LayerCache(Refrozen):
     """What backward needs of one layer: ``A_prev`` (m, n_in), ``Z`` and ``A`` (m, n_out)."""
 
     A_prev: np.ndarray = frozen_array("A_prev")
@@ -299,7 +318,7 @@ class LayerCache:
 
 
 @attrs.frozen(eq=False)
-class Cache:
+class Cache(Refrozen):
     """The forward pass, one ``LayerCache`` per layer."""
 
     layers: tuple = attrs.field(converter=_as_tuple)
@@ -340,7 +359,7 @@ def _optimizer_by_name(name: str, hyperparams: tuple) -> Optimizer:
 
 
 @attrs.frozen(eq=False)
-class TrainState:
+class TrainState(Refrozen):
     """``params``; ``opt_state``; ``step`` (updates applied so far); ``loss`` (cost of the last batch, nan when fresh).
 
     ``optimizer`` (keyword only) is the ``Optimizer`` that made ``opt_state``, when known, so
@@ -355,7 +374,7 @@ class TrainState:
 
 
 @attrs.frozen(eq=False)
-class FitResult:
+class FitResult(Refrozen):
     """The final ``state`` and ``losses``, one float per step (read-only float64 array).
 
     ``history`` (keyword only) is the per-epoch ``fnn.History`` when ``fit`` ran by epochs

@@ -142,18 +142,25 @@ def _softmax(Z):
     return E / np.sum(E, axis=0, keepdims=True)
 
 
+def _tanh_backward(dA, Z):
+    return dA * (1 - np.power(np.tanh(Z), 2))
+
+
+HIDDEN_FORWARD = {"relu": lambda Z: np.maximum(0, Z), "tanh": np.tanh, "sigmoid": _sigmoid}
+HIDDEN_BACKWARD = {"relu": _relu_backward, "tanh": _tanh_backward, "sigmoid": _sigmoid_backward}
+
+
 def run_tutorial(w, X, y, pairs, epochs):
-    """The deep-network tutorial (seed 004, ch. 2): dicts of W/b, samples in columns, in-place updates,
-    the cost every iteration, ``dA = -(Y/A - (1-Y)/(1-A))``, ``dZ[Z <= 0] = 0``; Adam as in the Ng course."""
-    if w.id == "W2":
-        return run_tutorial_wildml(w, X, y, pairs, epochs)
-    if w.id == "W5":
-        return run_tutorial_xor(w, X, y, pairs, epochs)
+    """The tutorial style of the seed documents (000/002's L-layer code, 004 ch. 2): dicts of W/b,
+    samples in columns, in-place updates, the cost every iteration, ``dA = -(Y/A - (1-Y)/(1-A))``
+    then the sigmoid recomputed, ``dZ[Z <= 0] = 0``, ``db = sum(dZ, axis=1)``; Adam as in the Ng
+    course. Every workload runs through this one generic code, as a tutorial user would write it."""
     L = len(pairs)
     params = {}
     for l, (W, b) in enumerate(pairs, 1):
         params["W" + str(l)] = W.T.copy()
-        params["b" + str(l)] = b.reshape(-1, 1).copy()
+        if w.bias:
+            params["b" + str(l)] = b.reshape(-1, 1).copy()
     Y_all = fnn.targets(network(w), y).T.astype(X.dtype)
     X_all = X.T
     v, s, t = {}, {}, 0
@@ -166,33 +173,45 @@ def run_tutorial(w, X, y, pairs, epochs):
             memory, A = {}, Xb
             for l in range(1, L + 1):
                 A_prev = A
-                Z = np.dot(params["W" + str(l)], A_prev) + params["b" + str(l)]
+                Z = np.dot(params["W" + str(l)], A_prev)
+                if w.bias:
+                    Z = Z + params["b" + str(l)]
                 if l < L:
-                    A = np.maximum(0, Z)
+                    A = HIDDEN_FORWARD[w.hidden](Z)
                 else:
                     A = _sigmoid(Z) if w.output == "sigmoid" else _softmax(Z)
                 memory["A" + str(l - 1)], memory["Z" + str(l)] = A_prev, Z
             m = Yb.shape[1]
-            if w.output == "sigmoid":
+            scale = 1.0 if w.loss == "sum_of_squares" else 1 / m  # sum of squares is a total, not a mean
+            if w.loss == "binary_cross_entropy":
                 cost = -1 / m * (np.dot(Yb, np.log(A).T) + np.dot(1 - Yb, np.log(1 - A).T))
+            elif w.loss == "sum_of_squares":
+                cost = np.sum(np.power(A - Yb, 2))
             else:
                 cost = -1 / m * np.sum(Yb * np.log(A))
+            if w.l2:
+                cost = cost + w.l2 / (2 * m) * sum(np.sum(np.square(params["W" + str(l)])) for l in range(1, L + 1))
             float(np.squeeze(cost))
             grads = {}
-            dA_prev = -(np.divide(Yb, A) - np.divide(1 - Yb, 1 - A)) if w.output == "sigmoid" else None
+            if w.loss == "binary_cross_entropy":
+                dA_prev = -(np.divide(Yb, A) - np.divide(1 - Yb, 1 - A))
+            elif w.loss == "sum_of_squares":
+                dA_prev = 2 * (A - Yb)
             for l in range(L, 0, -1):
                 Z, A_prev = memory["Z" + str(l)], memory["A" + str(l - 1)]
                 if l == L:
                     dZ = _sigmoid_backward(dA_prev, Z) if w.output == "sigmoid" else A - Yb
                 else:
-                    dZ = _relu_backward(dA_prev, Z)
-                grads["dW" + str(l)] = np.dot(dZ, A_prev.T) / m
-                grads["db" + str(l)] = np.sum(dZ, axis=1, keepdims=True) / m
+                    dZ = HIDDEN_BACKWARD[w.hidden](dA_prev, Z)
+                grads["dW" + str(l)] = scale * np.dot(dZ, A_prev.T)
+                if w.l2:
+                    grads["dW" + str(l)] += w.l2 / m * params["W" + str(l)]
+                if w.bias:
+                    grads["db" + str(l)] = scale * np.sum(dZ, axis=1, keepdims=True)
                 dA_prev = np.dot(params["W" + str(l)].T, dZ)
             if w.optimizer == "sgd":
-                for l in range(1, L + 1):
-                    params["W" + str(l)] -= w.lr * grads["dW" + str(l)]
-                    params["b" + str(l)] -= w.lr * grads["db" + str(l)]
+                for key in params:
+                    params[key] -= w.lr * grads["d" + key]
             else:
                 t += 1
                 for key in params:
@@ -202,7 +221,13 @@ def run_tutorial(w, X, y, pairs, epochs):
                     v_hat = v["d" + key] / (1 - 0.9**t)
                     s_hat = s["d" + key] / (1 - 0.999**t)
                     params[key] -= w.lr * v_hat / (np.sqrt(s_hat) + 1e-8)
-    return [(params["W" + str(l)].T, params["b" + str(l)].ravel()) for l in range(1, L + 1)]
+    return [(params["W" + str(l)].T, params["b" + str(l)].ravel() if w.bias else np.zeros(params["W" + str(l)].shape[0]))
+            for l in range(1, L + 1)]
+
+
+def run_document(w, X, y, pairs, epochs):
+    """The seed document's own, workload-specific code, where it has one (W2: 001, W5: 004 ch. 1)."""
+    return {"W2": run_tutorial_wildml, "W5": run_tutorial_xor}[w.id](w, X, y, pairs, epochs)
 
 
 def run_tutorial_wildml(w, X, y, pairs, epochs):
@@ -404,7 +429,8 @@ def gemm_floor(w: Workload, m: int, reps: int = 5) -> float:
     return total
 
 
-CONTENDERS = {"tutorial": run_tutorial, "fnn": run_fnn, "sklearn": run_sklearn, "torch": run_torch}
+CONTENDERS = {"tutorial": run_tutorial, "document": run_document, "fnn": run_fnn, "sklearn": run_sklearn, "torch": run_torch}
+DOCUMENT_CODE = ("W2", "W5")
 
 
 def tolerance(w: Workload, name: str) -> float:
@@ -422,6 +448,8 @@ def bench(w: Workload, names: list[str], repeats: int, quick: bool) -> dict:
     row = {"workload": w, "times": {}, "faults": {}, "check": {}}
     for name in names:
         run = CONTENDERS[name]
+        if name == "document" and w.id not in DOCUMENT_CODE:
+            continue
         if name == "sklearn":
             if w.id == "W5":
                 row["check"][name] = "closest config"
@@ -502,7 +530,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
             torch.set_num_threads(args.threads)
     repeats = args.repeats or (1 if args.quick else 3)
-    names = ["tutorial", "fnn"] + [n for n, off in (("sklearn", args.no_sklearn), ("torch", args.no_torch)) if not off]
+    names = ["tutorial", "document", "fnn"] + [n for n, off in (("sklearn", args.no_sklearn), ("torch", args.no_torch)) if not off]
     names = available(names)
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     rows = []
@@ -513,6 +541,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         print(f"{w.name} done: " + ", ".join(f"{n} {t:.3f}s" for n, t in rows[-1]["times"].items()), file=sys.stderr, flush=True)
     print(table(rows, names))
     print("\n* W5 scikit-learn: closest configuration it has (biases, log-loss), not the same math; not checked.")
+    print("tutorial: the seed documents' generic L-layer style (dicts, columns, cost every step); document: the"
+          " document's own code for that one network, where it has one (W2: 001, W5: 004 ch. 1).")
     return rows
 
 

@@ -103,3 +103,23 @@ def test_fit_result_losses_are_read_only():
     state = fnn.init_state(fnn.init_params(fnn.network([2, 1])), fnn.sgd(0.1))
     result = fnn.FitResult(state, [1.0, 0.5])
     assert not result.losses.flags.writeable and result.losses.dtype == np.float64
+
+
+def test_pickle_and_deepcopy_keep_every_array_frozen():
+    import copy
+    import pickle
+
+    net = fnn.network([3, 4, 2], output="softmax")
+    X = np.random.default_rng(0).standard_normal((6, 3))
+    result = fnn.fit(net, X, np.arange(6) % 2, optimizer=fnn.adam(0.01), epochs=2, batch_size=4)
+    hand = fnn.Params((fnn.LayerParams(np.ones((3, 4)), np.zeros(4)), fnn.LayerParams(np.ones((4, 2)), np.zeros(2))))
+    for original in (result, hand):
+        for back in (pickle.loads(pickle.dumps(original)), copy.deepcopy(original)):
+            state = back.state if isinstance(back, fnn.FitResult) else fnn.TrainState(back, fnn.sgd(0.1).init(back))
+            arrays = [state.params.flat, *(a for p in state.params.layers for a in (p.W, p.b))]
+            arrays += [state.opt_state.mu, state.opt_state.nu] if hasattr(state.opt_state, "mu") else []
+            assert arrays and all(not a.flags.writeable for a in arrays)
+            np.testing.assert_array_equal(state.params.flat, (original.state.params if isinstance(original, fnn.FitResult) else original).flat)
+    again = pickle.loads(pickle.dumps(result))
+    assert again.state.optimizer.name == "adam" and not again.losses.flags.writeable
+    assert np.shares_memory(again.state.params.layers[0].W, again.state.params.flat)
