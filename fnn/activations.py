@@ -118,10 +118,13 @@ def _identity_vjp(dA, Z, A, out=None):
 
 def row_max(Z: np.ndarray) -> np.ndarray:
     """``max(Z, axis=1)``, shape ``(m,)``: column by column for narrow ``Z`` (a short-axis reduce is slow)."""
-    if Z.shape[1] > 4:
+    n = Z.shape[1]
+    if n > 4:
         return Z.max(axis=1)
-    M = Z[:, 0].copy()
-    for j in range(1, Z.shape[1]):
+    if n == 1:
+        return Z[:, 0].copy()
+    M = np.maximum(Z[:, 0], Z[:, 1], out=empty((Z.shape[0],), Z.dtype))
+    for j in range(2, n):
         np.maximum(M, Z[:, j], out=M)
     return M
 
