@@ -271,7 +271,8 @@ def _rows(A: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 
 def batches_per_epoch(m: int, batch_size: int | None) -> int:
-    return 1 if batch_size is None else -(-m // checks.integer("batch_size", batch_size, minimum=1))
+    """``ceil(m / batch_size)``, or 1 for the whole set."""
+    return 1 if batch_size is None else -(-m // batch_size)
 
 
 def fit(
@@ -320,6 +321,7 @@ def fit(
     Y = check_targets(net, Y, Y.shape, dtype, "y")
     checks.same_rows(("X", "y"), X, Y)
     state = init_state(params, optimizer) if state is None else state
+    check_batching(batch_size, epochs, seed, 0 if start_epoch is None else start_epoch)  # X, Y checked above
     per_epoch = batches_per_epoch(X.shape[0], batch_size)
     if start_epoch is None and state.step % per_epoch:
         raise ValueError(
@@ -328,8 +330,7 @@ def fit(
         )
     step = step_pipeline(net, optimizer, checked=False)
     check_opt_state(optimizer, state)
-    first = state.step // per_epoch if start_epoch is None else checks.integer("start_epoch", start_epoch)
-    check_batching(batch_size, epochs, seed, first)  # X and Y are checked above: batches need no second look
+    first = state.step // per_epoch if start_epoch is None else start_epoch
     if validation is not None or early_stopping is not None or progress:
         if early_stopping is not None and validation is None:
             raise ValueError("validation: expected (X_val, y_val) when early_stopping is given, got None")
