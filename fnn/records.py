@@ -22,9 +22,6 @@ from fnn import checks
 from fnn.activations import ACTIVATIONS
 from fnn.losses import DEFAULT_LOSS, LOSSES
 
-FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
 def freeze(value: Any, name: str = "array") -> np.ndarray:
     """Return a read-only array for ``value``: float32/float64 kept, other real numbers as float64.
 
@@ -32,7 +29,7 @@ def freeze(value: Any, name: str = "array") -> np.ndarray:
     (False, True, False)
     """
     arr = np.asarray(value)
-    if arr.dtype not in FLOATS:
+    if arr.dtype not in checks.FLOATS:
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"{name}: expected a real numeric array, got dtype {arr.dtype}")
         arr = arr.astype(np.float64)
@@ -161,16 +158,31 @@ def network(sizes, hidden: str = "relu", output: str = "sigmoid", loss: str | No
 # --- parameters and gradients: per-layer views into one flat vector -------------------------
 
 
-def split(flat: np.ndarray, shapes, writable: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``(W, b)`` views of ``flat`` for ``shapes = ((W shape, b shape), ...)``, read-only unless ``writable``."""
-    if not writable and flat.flags.writeable:
-        flat = readonly(flat.view())
-    views, pos = [], 0
+def spans(shapes) -> tuple[tuple[int, int, int, tuple[int, int]], ...]:
+    """``(start, end of W, end of b, W shape)`` of each layer in the flat vector, for
+    ``shapes = ((W shape, b shape), ...)``: ``W`` row-major, then ``b``.
+
+    >>> spans((((2, 3), (3,)), ((3, 1), (1,))))
+    ((0, 6, 9, (2, 3)), (9, 12, 13, (3, 1)))
+    """
+    out, pos = [], 0
     for w_shape, (n_b,) in shapes:
         end = pos + w_shape[0] * w_shape[1]
-        views.append((flat[pos:end].reshape(w_shape), flat[end : end + n_b]))
+        out.append((pos, end, end + n_b, w_shape))
         pos = end + n_b
-    return views
+    return tuple(out)
+
+
+def views(flat: np.ndarray, layer_spans) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(W, b)`` views of ``flat`` at ``layer_spans`` (see ``spans``), writable if ``flat`` is."""
+    return [(flat[a:b].reshape(shape), flat[b:c]) for a, b, c, shape in layer_spans]
+
+
+def split(flat: np.ndarray, shapes) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Read-only ``(W, b)`` views of ``flat`` for ``shapes = ((W shape, b shape), ...)``."""
+    if flat.flags.writeable:
+        flat = readonly(flat.view())
+    return views(flat, spans(shapes))
 
 
 def _pack(pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:

@@ -26,7 +26,7 @@ from fnn import checks
 from fnn.activations import ACTIVATIONS, Activation
 from fnn.buffers import allocator, empty, ones
 from fnn.losses import LOSSES, Loss, output_delta
-from fnn.records import Cache, Grads, LayerCache, Network, Params, freeze, readonly
+from fnn.records import Cache, Grads, LayerCache, Network, Params, freeze, readonly, spans, views
 
 
 def check_net(net: Any) -> Network:
@@ -97,16 +97,11 @@ class Plan:
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "widest", max(max(w) for w, _ in self.shapes))
-        spans, pos = [], 0
-        for w_shape, (n_b,) in self.shapes:
-            end = pos + w_shape[0] * w_shape[1]
-            spans.append((pos, end, end + n_b, w_shape))
-            pos = end + n_b
-        object.__setattr__(self, "spans", tuple(spans))
+        object.__setattr__(self, "spans", spans(self.shapes))
 
     def views(self, flat: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """``(W, b)`` views of a flat vector laid out like ``Params.flat`` (writable if ``flat`` is)."""
-        return [(flat[a:b].reshape(shape), flat[b:c]) for a, b, c, shape in self.spans]
+        return views(flat, self.spans)
 
 
 def plan(net: Network) -> Plan:
