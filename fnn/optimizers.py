@@ -20,9 +20,9 @@ import numpy as np
 
 from fnn import checks
 from fnn.buffers import empty
-from fnn.records import Grads, Optimizer, Params, Refrozen, frozen_array, readonly
+from fnn.records import Optimizer, Params, Refrozen, frozen_array, readonly
 from fnn.schedules import as_schedule, constant, rate_at
-from fnn.stages import descend
+from fnn.stages import descend, flat_pair
 
 
 @attrs.frozen(eq=False)
@@ -79,15 +79,8 @@ def _optimizer(name: str, hyperparams: dict, init: Callable, kernel: Kernel) -> 
     """An ``Optimizer`` whose ``update`` checks its arguments and runs ``kernel`` on the flat vectors."""
 
     def update(params, grads, state):
-        if not isinstance(params, Params):
-            raise TypeError(f"params: expected a Params, got {type(params).__name__}")
-        if not isinstance(grads, Grads):
-            raise TypeError(f"grads: expected a Grads, got {type(grads).__name__}")
-        kernel.check(state)
-        p, g = params.flat, grads.flat
-        if g.shape != p.shape:
-            raise ValueError(f"grads: expected {p.size} entries like params, got {g.size}")
-        flat, state = kernel.apply(p, g.astype(p.dtype, copy=False), state)
+        p, g = flat_pair(params, grads)
+        flat, state = kernel.apply(p, g, kernel.check(state))
         return Params.from_flat(flat, params.shapes), state
 
     return Optimizer(init, update, name, hyperparams, kernel=kernel)

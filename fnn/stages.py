@@ -208,15 +208,21 @@ def backward(net: Network, params: Params, cache: Cache, Y: Any) -> Grads:
 
 def update(params: Params, grads: Grads, learning_rate: float) -> Params:
     """New ``Params``: ``W - lr * dW``, ``b - lr * db``."""
+    p, g = flat_pair(params, grads)
+    lr = checks.real("learning_rate", learning_rate, minimum=0.0)
+    return Params.from_flat(descend(p, g, p.dtype.type(lr)), params.shapes)
+
+
+def flat_pair(params: Any, grads: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The flat vectors of ``params`` and ``grads`` (in the params' dtype), once both are checked."""
     if not isinstance(params, Params):
         raise TypeError(f"params: expected a Params, got {type(params).__name__}")
     if not isinstance(grads, Grads):
         raise TypeError(f"grads: expected a Grads (from fnn.backward), got {type(grads).__name__}")
     if grads.shapes != params.shapes:
         raise ValueError(f"grads: expected shapes {params.shapes} like params, got {grads.shapes}")
-    lr = checks.real("learning_rate", learning_rate, minimum=0.0)
     p = params.flat
-    return Params.from_flat(descend(p, grads.flat.astype(p.dtype, copy=False), p.dtype.type(lr)), params.shapes)
+    return p, grads.flat.astype(p.dtype, copy=False)
 
 
 def descend(p: np.ndarray, g: np.ndarray, lr: np.floating) -> np.ndarray:
