@@ -112,7 +112,7 @@ def sgd(learning_rate) -> Optimizer:
     rate = _rate(schedule)
 
     def apply(p, g, state):
-        return descend(p, g, p.dtype.type(rate(state.count))), SgdState(state.count + 1)
+        return descend(p, g, rate(state.count)), SgdState(state.count + 1)
 
     return _optimizer("sgd", {"learning_rate": schedule}, lambda params: SgdState(0), Kernel(SgdState, apply, borrows_grads=True))
 
@@ -125,7 +125,7 @@ def momentum(learning_rate, beta: float = 0.9) -> Optimizer:
 
     def apply(p, g, state):
         v = _average(beta, state.velocity, g)
-        return descend(p, v, p.dtype.type(rate(state.count))), MomentumState(state.count + 1, v)
+        return descend(p, v, rate(state.count)), MomentumState(state.count + 1, v)
 
     init = lambda params: MomentumState(0, _zeros(params))  # noqa: E731
     return _optimizer("momentum", {"learning_rate": schedule, "beta": beta}, init, Kernel(MomentumState, apply, borrows_grads=True))
@@ -143,7 +143,7 @@ def rmsprop(learning_rate, beta: float = 0.9, eps: float = 1e-8) -> Optimizer:
         step = np.sqrt(s, out=empty(s.shape, s.dtype))
         step += eps
         np.divide(g, step, out=step)
-        return descend(p, step, p.dtype.type(rate(state.count))), RmspropState(state.count + 1, s)
+        return descend(p, step, rate(state.count)), RmspropState(state.count + 1, s)
 
     init = lambda params: RmspropState(0, _zeros(params))  # noqa: E731
     hyper = {"learning_rate": schedule, "beta": beta, "eps": eps}
@@ -170,7 +170,7 @@ def adam(learning_rate=1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: floa
         step = np.sqrt(nu, out=empty(nu.shape, nu.dtype))
         step += eps * root
         np.divide(mu, step, out=step)
-        return descend(p, step, p.dtype.type(rate(state.count) * root / (1 - beta1**t))), AdamState(t, mu, nu)
+        return descend(p, step, rate(state.count) * root / (1 - beta1**t)), AdamState(t, mu, nu)
 
     def init(params):
         zeros = _zeros(params)

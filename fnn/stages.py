@@ -13,7 +13,8 @@ Every array returned is fresh and read-only; no argument is touched.
 Each stage checks its arguments and then runs a kernel (``run_forward``, ``run_cost``,
 ``run_backward``) on plain arrays. ``fnn.train_step`` runs the same kernels, so a step gives the
 same state bit for bit, but checks once per step and builds no records that nobody sees.
-Kernels take fresh arrays from ``fnn.buffers.empty`` and work in place on them.
+Kernels write into a ``fnn.workspace.Workspace`` when given one (a training step's scratch),
+else into fresh arrays from ``fnn.buffers``.
 """
 from __future__ import annotations
 
@@ -23,10 +24,11 @@ import attrs
 import numpy as np
 
 from fnn import checks
-from fnn.activations import ACTIVATIONS, Activation
+from fnn.activations import ACTIVATIONS, Activation, scalar
 from fnn.buffers import allocator, empty, ones
 from fnn.losses import LOSSES, Loss, output_delta
 from fnn.records import Cache, Grads, LayerCache, Network, Params, freeze, readonly, spans, views
+from fnn.workspace import Workspace
 
 
 def check_net(net: Any) -> Network:
@@ -116,60 +118,58 @@ def plan(net: Network) -> Plan:
     )
 
 
-def run_forward(pl: Plan, pairs, X: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """``Z = A_prev @ W + b``, ``A = g(Z)`` layer by layer from ``A_0 = X``: the lists of ``Z`` and ``A``."""
-    Zs, As, A = [], [], X
+def run_forward(pl: Plan, pairs, X: np.ndarray, ws: Workspace | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """``Z = A_prev @ W + b``, ``A = g(Z)`` layer by layer from ``A_0 = X``: the lists of ``Z`` and ``A``,
+    written into ``ws`` (or fresh arrays)."""
     m, dtype = X.shape[0], pairs[0][0].dtype
-    new = allocator(m * pl.widest * dtype.itemsize)
-    for (W, b), act, bias in zip(pairs, pl.acts, pl.bias):
-        Z = np.matmul(A, W, out=new((m, W.shape[1]), dtype))
+    if ws is None:
+        new = allocator(m * pl.widest * dtype.itemsize)
+        Zs = [new((m, w[1]), dtype) for w, _ in pl.shapes]
+        As = [new((m, w[1]), dtype) for w, _ in pl.shapes]
+        auxs = [None] * len(Zs)
+    else:
+        Zs, As, auxs = ws.Z, ws.A, ws.aux
+    A = X
+    for (W, b), act, bias, Z, out, aux in zip(pairs, pl.acts, pl.bias, Zs, As, auxs):
+        np.dot(A, W, out=Z)
         if bias:
-            Z += b
-        A = act.fn(Z, out=new(Z.shape, dtype))
-        Zs.append(Z)
-        As.append(A)
+            np.add(Z, b, out=Z)
+        A = act.fn(Z, out, aux)
     return Zs, As
 
 
-def run_cost(pl: Plan, pairs, Z: np.ndarray, A: np.ndarray, Y: np.ndarray) -> np.floating:
-    """``loss(Z, A, Y) + l2/(2m) sum ||W||^2`` as a scalar of ``Z``'s dtype."""
-    J = pl.loss.cost(Z, A, Y)
+def run_cost(pl: Plan, pairs, Z: np.ndarray, A: np.ndarray, Y: np.ndarray, aux=None) -> np.floating:
+    """``loss(Z, A, Y) + l2/(2m) sum ||W||^2`` as a scalar of ``Z``'s dtype (``aux``: the output
+    activation's scratch from ``run_forward``)."""
+    J = pl.loss.cost(Z, A, Y, aux)
     if pl.l2:
         J += pl.l2 / (2 * Y.shape[0]) * sum(float(np.vdot(W, W)) for W, _ in pairs)
     return Z.dtype.type(J)
 
 
-def gradient_buffer(pl: Plan, dtype: np.dtype) -> tuple[np.ndarray, list]:
-    """A zeroed flat gradient vector and its ``(dW, db)`` views, for ``run_backward(..., out=)``."""
-    flat = np.zeros(pl.n_params, dtype)
-    return flat, pl.views(flat)
-
-
-def run_backward(pl: Plan, pairs, X: np.ndarray, Zs, As, Y: np.ndarray, out=None) -> np.ndarray:
-    """The gradient of ``run_cost`` as one fresh flat vector (layout of ``Params.flat``).
-
-    ``out``, a ``gradient_buffer`` of ``Zs``' dtype, is filled and returned instead (its ``db`` of
-    layers without bias are zero from the start and never written)."""
+def run_backward(pl: Plan, pairs, X: np.ndarray, Zs, As, Y: np.ndarray, ws: Workspace | None = None) -> np.ndarray:
+    """The gradient of ``run_cost`` as a flat vector (layout of ``Params.flat``): ``ws.grad``,
+    rewritten, or a fresh one. ``Zs``, ``As`` come from ``run_forward`` with the same ``ws``."""
     m, dtype = Y.shape[0], Zs[-1].dtype
-    new = allocator(max(m * pl.widest, pl.n_params) * dtype.itemsize)
-    if out is None:
-        flat = new((pl.n_params,), dtype)
-        grads = pl.views(flat)
+    if ws is None:
+        flat = empty((pl.n_params,), dtype)
+        grads, auxs, dAs, decay = pl.views(flat), [None] * len(Zs), [None] * len(Zs), [None] * len(Zs)
     else:
-        flat, grads = out
-    dZ = output_delta(pl.loss, pl.acts[-1], Zs[-1], As[-1], Y)
+        flat, grads, auxs, dAs, decay = ws.grad, ws.grads, ws.aux, ws.dA, ws.decay
+    dZ = output_delta(pl.loss, pl.acts[-1], Zs[-1], As[-1], Y, dAs[-1], auxs[-1])
+    l2m = scalar(pl.l2 / m, dtype) if pl.l2 else None
     for i in range(len(pairs) - 1, -1, -1):
         (W, _), (dW, db) = pairs[i], grads[i]
-        np.matmul((As[i - 1] if i else X).T, dZ, out=dW)
-        if pl.l2:
-            dW += np.multiply(W, pl.l2 / m, out=new(W.shape, dtype))
+        np.dot((As[i - 1] if i else X).T, dZ, out=dW)
+        if l2m is not None:
+            dW += np.multiply(W, l2m, out=decay[i] if ws is not None else empty(W.shape, dtype))
         if pl.bias[i]:
-            np.matmul(ones(m, dtype), dZ, out=db)
-        elif out is None:
+            np.dot(ones(m, dtype), dZ, out=db)
+        elif ws is None:
             db.fill(0)
         if i:
-            dA = np.matmul(dZ, W.T, out=new((m, W.shape[0]), dtype))
-            dZ = pl.acts[i - 1].vjp(dA, Zs[i - 1], As[i - 1], out=dA)
+            dA = np.dot(dZ, W.T, out=dAs[i - 1] if ws is not None else empty((m, W.shape[0]), dtype))
+            dZ = pl.acts[i - 1].vjp(dA, Zs[i - 1], As[i - 1], dA, auxs[i - 1])
     return flat
 
 
@@ -210,7 +210,7 @@ def update(params: Params, grads: Grads, learning_rate: float) -> Params:
     """New ``Params``: ``W - lr * dW``, ``b - lr * db``."""
     p, g = flat_pair(params, grads)
     lr = checks.real("learning_rate", learning_rate, minimum=0.0)
-    return Params.from_flat(descend(p, g, p.dtype.type(lr)), params.shapes)
+    return Params.from_flat(descend(p, g, lr), params.shapes)
 
 
 def flat_pair(params: Any, grads: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -225,7 +225,7 @@ def flat_pair(params: Any, grads: Any) -> tuple[np.ndarray, np.ndarray]:
     return p, grads.flat.astype(p.dtype, copy=False)
 
 
-def descend(p: np.ndarray, g: np.ndarray, lr: np.floating) -> np.ndarray:
-    """``p - lr * g`` as a fresh flat vector (``lr`` of ``p``'s dtype)."""
-    step = np.multiply(g, lr, out=empty(p.shape, p.dtype))
+def descend(p: np.ndarray, g: np.ndarray, lr: float) -> np.ndarray:
+    """``p - lr * g`` as a fresh flat vector (``lr`` taken in ``p``'s dtype)."""
+    step = np.multiply(g, scalar(lr, p.dtype), out=empty(p.shape, p.dtype))
     return np.subtract(p, step, out=step)

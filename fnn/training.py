@@ -20,8 +20,8 @@ from fnn.init import init_params
 from fnn.labels import targets
 from fnn.optimizers import sgd
 from fnn.records import FitResult, Grads, Network, Optimizer, Params, TrainState, readonly
-from fnn.stages import (Plan, as_input, check_net, check_params, check_targets, gradient_buffer, plan, run_backward, run_cost,
-                        run_forward)
+from fnn.stages import Plan, as_input, check_net, check_params, check_targets, plan, run_backward, run_cost, run_forward
+from fnn.workspace import Workspace, Workspaces
 
 Batch = tuple[np.ndarray, np.ndarray]
 
@@ -59,58 +59,55 @@ def init_state(params: Params, optimizer: Optimizer) -> TrainState:
 class Pass(NamedTuple):
     """One step in flight: the state it started from, the batch, and what each stage adds.
 
-    ``pairs`` are the per-layer ``(W, b)`` views of the params; ``Zs``/``As`` the forward pass;
-    ``loss`` the cost; ``grads`` the flat gradient; ``buffer`` the step's reused ``gradient_buffer``
-    that holds it, when the optimizer's kernel borrows gradients. Internal: never handed to user code.
+    ``ws`` is the step's ``Workspace`` (its ``Z``/``A`` hold the forward pass, its ``grad`` the
+    gradient), ``pairs`` the per-layer ``(W, b)`` views of the params, ``loss`` the cost and
+    ``grads`` the flat gradient. Internal: never handed to user code.
     """
 
     state: TrainState
     X: np.ndarray
     Y: np.ndarray
+    ws: Workspace | None = None
     pairs: list = ()
-    Zs: list = ()
-    As: list = ()
     loss: Any = math.nan
     grads: np.ndarray | None = None
-    buffer: Any = None
 
 
-def forward_stage(pl: Plan) -> Callable[[Pass], Pass]:
+def forward_stage(pl: Plan, spaces: Workspaces) -> Callable[[Pass], Pass]:
     def stage(p: Pass) -> Pass:
         pairs = pl.views(p.state.params.flat)
-        Zs, As = run_forward(pl, pairs, p.X)
-        return Pass(p.state, p.X, p.Y, pairs, Zs, As)
+        ws = spaces.take(p.X.shape[0], pairs[0][0].dtype)
+        run_forward(pl, pairs, p.X, ws)
+        return Pass(p.state, p.X, p.Y, ws, pairs)
 
     return stage
 
 
 def cost_stage(pl: Plan) -> Callable[[Pass], Pass]:
     def stage(p: Pass) -> Pass:
-        J = run_cost(pl, p.pairs, p.Zs[-1], p.As[-1], p.Y)
+        J = run_cost(pl, p.pairs, p.ws.Z[-1], p.ws.A[-1], p.Y, p.ws.aux[-1])
         if not math.isfinite(J):
             raise DivergenceError(p.state.step, p.state, float(J))
-        return Pass(p.state, p.X, p.Y, p.pairs, p.Zs, p.As, J)
+        return Pass(p.state, p.X, p.Y, p.ws, p.pairs, J)
 
     return stage
 
 
-def backward_stage(pl: Plan, spare: dict | None) -> Callable[[Pass], Pass]:
-    """``spare`` (dtype -> gradient buffer, or None for fresh gradients): the update stage gives a
-    buffer back once the kernel has used it; a step running meanwhile (another thread) makes its own."""
+def backward_stage(pl: Plan, borrowed: bool) -> Callable[[Pass], Pass]:
+    """``borrowed``: the update may read the gradient in the workspace (its kernel keeps no
+    reference to it); otherwise it gets a copy of its own."""
 
     def stage(p: Pass) -> Pass:
-        if spare is None:
-            return Pass(p.state, p.X, p.Y, loss=p.loss, grads=run_backward(pl, p.pairs, p.X, p.Zs, p.As, p.Y))
-        dtype = p.Zs[-1].dtype
-        buf = spare.pop(dtype, None) or gradient_buffer(pl, dtype)
-        grads = run_backward(pl, p.pairs, p.X, p.Zs, p.As, p.Y, out=buf)
-        return Pass(p.state, p.X, p.Y, loss=p.loss, grads=grads, buffer=buf)
+        ws = p.ws
+        grads = run_backward(pl, p.pairs, p.X, ws.Z, ws.A, p.Y, ws)
+        return Pass(p.state, p.X, p.Y, ws, p.pairs, p.loss, grads if borrowed else grads.copy())
 
     return stage
 
 
-def update_stage(pl: Plan, optimizer: Optimizer, checked: bool = True, spare: dict | None = None) -> Callable[[Pass], TrainState]:
-    """The optimizer's kernel on the flat vectors (or its ``update`` on records when it has none).
+def update_stage(pl: Plan, optimizer: Optimizer, spaces: Workspaces, checked: bool = True) -> Callable[[Pass], TrainState]:
+    """The optimizer's kernel on the flat vectors (or its ``update`` on records when it has none);
+    the workspace goes back to ``spaces`` once the update has read the gradient.
 
     ``checked=False`` skips the kernel's check of ``opt_state`` (``fit`` checks the first state;
     the kernel makes every later one)."""
@@ -122,10 +119,10 @@ def update_stage(pl: Plan, optimizer: Optimizer, checked: bool = True, spare: di
         state = p.state
         if kernel is not None:
             flat, opt_state = kernel.apply(state.params.flat, p.grads, check(state.opt_state))
-            if p.buffer is not None:
-                spare[p.grads.dtype] = p.buffer
+            spaces.give(p.ws)
             params = Params.from_flat(flat, pl.shapes)
         else:
+            spaces.give(p.ws)
             params, opt_state = optimizer.update(state.params, Grads.from_flat(p.grads, pl.shapes), state.opt_state)
         flat = params.flat
         unit = units.get(flat.dtype) if kernel is not None else None  # a custom update's params may be of any size
@@ -171,8 +168,9 @@ def step_pipeline(net: Network, optimizer: Optimizer, checked: bool) -> Callable
     (``fit``) that checked the state (``check_opt_state``) and the data once (batches in the
     params' dtype, targets of the output's shape) and run the whole fold inside ``quiet()``."""
     pl = plan(net)
-    spare = {} if optimizer.kernel is not None and optimizer.kernel.borrows_grads else None
-    stages = (forward_stage(pl), cost_stage(pl), backward_stage(pl, spare), update_stage(pl, optimizer, checked, spare))
+    spaces = Workspaces(pl)
+    borrowed = optimizer.kernel is not None and optimizer.kernel.borrows_grads
+    stages = (forward_stage(pl, spaces), cost_stage(pl), backward_stage(pl, borrowed), update_stage(pl, optimizer, spaces, checked))
     pipeline = compose_left(check_stage(net, optimizer), *stages) if checked else compose_left(*stages)
 
     def step(state: TrainState, batch: Batch) -> TrainState:
