@@ -264,8 +264,9 @@ def _batches(X, Y, batch_size, epochs, seed, start_epoch) -> Iterator[Batch]:
 
 
 def _rows(A: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """``A[idx]`` gathered into a fresh array from the pool."""
-    return np.take(A, idx, axis=0, out=empty((len(idx),) + A.shape[1:], A.dtype))
+    """``A[idx]`` gathered into a fresh array from the pool (``idx``, a slice of a permutation, is
+    in range: ``mode="clip"`` spares ``take`` the buffered copy it makes to check indices, ~3x)."""
+    return np.take(A, idx, axis=0, out=empty((len(idx),) + A.shape[1:], A.dtype), mode="clip")
 
 
 def batches_per_epoch(m: int, batch_size: int | None) -> int:

@@ -67,3 +67,37 @@ def test_activation_functions_do_not_touch_their_input():
         act.vjp(np.ones_like(Zc), Zc, A)
         np.testing.assert_array_equal(Zc, Z)
         assert not np.shares_memory(A, Zc), act.name
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_scratch_a_forward_pass_leaves_gives_the_vjp_its_fresh_result(name, dtype):
+    """A training step hands ``fn`` and ``vjp`` the same ``aux``; the public stages hand none."""
+    rng = np.random.default_rng(1)
+    act = ACTIVATIONS[name]
+    Z = (3 * rng.standard_normal((6, 4))).astype(dtype)
+    dA = rng.standard_normal((6, 4)).astype(dtype)
+    aux = act.scratch(Z.shape, Z.dtype)
+    A = act.fn(Z)
+    np.testing.assert_array_equal(act.fn(Z, aux=aux), A)
+    np.testing.assert_array_equal(act.vjp(dA, Z, A, aux=aux), act.vjp(dA, Z, A))
+
+
+def test_scalar_is_a_cached_read_only_0d_array_of_the_dtype():
+    from fnn.activations import scalar
+
+    s = scalar(0.1, np.dtype(np.float32))
+    assert s.shape == () and s.dtype == np.float32 and not s.flags.writeable and float(s) == np.float32(0.1)
+    assert scalar(0.1, np.dtype(np.float32)) is s and scalar(0.1, np.dtype(np.float64)).dtype == np.float64
+
+
+def test_softmax_parts_are_the_shifted_inputs_and_the_row_sums():
+    from fnn.activations import exp_floor, softmax_parts
+
+    Z = np.array([[1.0, 2.0, 3.0], [-1000.0, 0.0, 5.0]])
+    S, s = softmax_parts(Z)
+    np.testing.assert_array_equal(S, Z - Z.max(axis=1, keepdims=True))  # not clamped: log softmax = S - log s exactly
+    E = np.exp(np.maximum(S, exp_floor(Z.dtype)))  # the terms are: no underflow to 0
+    np.testing.assert_allclose(s, E.sum(axis=1), rtol=1e-15)
+    np.testing.assert_allclose(softmax(Z), E / s[:, None], rtol=1e-15)
+    assert softmax(Z)[1, 0] > 0

@@ -54,3 +54,15 @@ def test_every_loss_lists_the_outputs_it_allows():
     assert LOSSES["binary_cross_entropy"].allowed == {"sigmoid"}
     assert LOSSES["categorical_cross_entropy"].allowed == {"softmax"}
     assert LOSSES["mean_squared_error"].allowed == set(ACTIVATIONS) - {"softmax"}
+
+
+def test_cross_entropy_from_the_forward_pass_parts_is_the_fresh_one_and_the_formula():
+    rng = np.random.default_rng(0)
+    Z = 4 * rng.standard_normal((9, 3))
+    Y = rng.dirichlet(np.ones(3), 9)  # rows of probabilities, not only one-hot
+    act = ACTIVATIONS["softmax"]
+    aux = act.scratch(Z.shape, Z.dtype)
+    A = act.fn(Z, aux=aux)
+    cce = LOSSES["categorical_cross_entropy"].cost
+    assert cce(Z, A, Y, aux) == cce(Z, A, Y)
+    np.testing.assert_allclose(cce(Z, A, Y), -np.sum(Y * np.log(A)) / 9, rtol=1e-13)

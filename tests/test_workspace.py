@@ -1,0 +1,95 @@
+"""The kernels' scratch: reused workspaces give the fresh path's results, bit for bit, and are lent to one step at a time."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import fnn
+from fnn.stages import plan, run_backward, run_cost, run_forward
+from fnn.workspace import Workspace, Workspaces
+
+NETS = [
+    fnn.network([3, 5, 4, 1], hidden="relu", output="sigmoid"),
+    fnn.network([3, 5, 4, 3], hidden="tanh", output="softmax", l2=0.3),
+    fnn.Network((fnn.Dense(3, 4, "sigmoid", False), fnn.Dense(4, 1, "sigmoid", False)), "sum_of_squares"),
+    fnn.Network((fnn.Dense(3, 4, "leaky_relu"), fnn.Dense(4, 2, "identity", False)), "mean_squared_error", 0.1),
+]
+
+
+def data(net, m=7, seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((m, 3)).astype(dtype)
+    n_out = net.layers[-1].n_out
+    Y = np.eye(n_out)[rng.integers(0, n_out, m)] if net.loss == "categorical_cross_entropy" else rng.random((m, n_out))
+    return X, Y.astype(dtype)
+
+
+def test_a_workspace_holds_every_intermediate_of_the_plan():
+    pl = plan(NETS[1])
+    ws = Workspace(pl, 7, np.dtype(np.float32))
+    assert [z.shape for z in ws.Z] == [a.shape for a in ws.A] == [d.shape for d in ws.dA] == [(7, 5), (7, 4), (7, 3)]
+    assert all(a.dtype == np.float32 for a in ws.Z + ws.A + ws.dA)
+    S, s = ws.aux[-1]  # softmax keeps its shifted inputs and row sums
+    assert S.shape == (7, 3) and s.shape == (7,)
+    assert [d.shape for d in ws.decay] == [(3, 5), (5, 4), (4, 3)]
+    assert ws.grad.shape == (pl.n_params,) and not ws.grad.any()
+    assert Workspace(plan(NETS[0]), 2, np.dtype(np.float64)).decay is None  # no L2, no scratch for it
+
+
+@pytest.mark.parametrize("net", NETS, ids=lambda n: n.layers[-1].activation + "/" + n.loss)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_kernels_in_a_reused_workspace_give_the_fresh_results_bit_for_bit(net, dtype):
+    pl = plan(net)
+    ws = Workspace(pl, 7, np.dtype(dtype))
+    for seed in range(3):  # the same workspace again and again: nothing stale carries over
+        X, Y = data(net, seed=seed, dtype=dtype)
+        params = fnn.init_params(net, seed=seed, dtype=dtype)
+        pairs = params.pairs()
+        Zs, As = run_forward(pl, pairs, X)
+        fresh_J = run_cost(pl, pairs, Zs[-1], As[-1], Y)
+        fresh_g = run_backward(pl, pairs, X, Zs, As, Y)
+        run_forward(pl, pairs, X, ws)
+        J = run_cost(pl, pairs, ws.Z[-1], ws.A[-1], Y, ws.aux[-1])
+        g = run_backward(pl, pairs, X, ws.Z, ws.A, Y, ws)
+        assert g is ws.grad and J == fresh_J and type(J) is type(fresh_J)
+        np.testing.assert_array_equal(g, fresh_g)
+        for Z, A, fZ, fA in zip(ws.Z, ws.A, Zs, As):
+            np.testing.assert_array_equal(Z, fZ)
+            np.testing.assert_array_equal(A, fA)
+
+
+def test_workspaces_lend_each_workspace_to_one_taker_at_a_time():
+    spaces = Workspaces(plan(NETS[0]))
+    f64 = np.dtype(np.float64)
+    a, b = spaces.take(5, f64), spaces.take(5, f64)
+    assert a is not b
+    spaces.give(a)
+    assert spaces.take(5, f64) is a  # given back, lent again
+    assert spaces.take(5, f64) is not b  # b was never given back
+    assert spaces.take(6, f64).m == 6 and spaces.take(5, np.dtype(np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize("make_opt", [lambda: fnn.sgd(0.1), lambda: fnn.adam(0.01)])
+def test_steps_in_several_threads_at_once_give_the_sequential_states(make_opt):
+    net = NETS[1]
+    X, Y = data(net, m=40)
+    opt = make_opt()
+    step = fnn.train_step(net, opt)  # one step function, so its workspaces are shared by the threads
+    starts = [fnn.init_state(fnn.init_params(net, seed=s), opt) for s in range(4)]
+    batches = [(X[i:i + 10], Y[i:i + 10]) for i in range(0, 40, 10)] * 100
+    expected = [fnn.fold(step, batches, s) for s in starts]
+    results = [None] * len(starts)
+
+    def run(i):
+        results[i] = fnn.fold(step, batches, starts[i])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(starts))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got, want in zip(results, expected):
+        np.testing.assert_array_equal(got.params.flat, want.params.flat)
+        assert got.loss == want.loss
