@@ -11,7 +11,7 @@ which changes no result beyond the last representable normal number.
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import attrs
 import numpy as np
@@ -63,6 +63,29 @@ def scalar(value: float, dtype: np.dtype) -> np.ndarray:
     return arr
 
 
+class Consts(NamedTuple):
+    """The constants the activations use, as ``scalar``s of one dtype (see ``consts``)."""
+
+    zero: np.ndarray
+    one: np.ndarray
+    inf: np.ndarray
+    lo: np.ndarray  # exp_floor(dtype)
+    hi: np.ndarray  # -exp_floor(dtype)
+    slope: np.ndarray  # LEAKY_SLOPE
+
+
+_CONSTS: dict[np.dtype, Consts] = {}
+
+
+def consts(dtype: np.dtype) -> Consts:
+    """The ``Consts`` of ``dtype``, made once: one lookup per activation call instead of one per constant."""
+    c = _CONSTS.get(dtype)
+    if c is None:
+        lo = exp_floor(dtype)
+        c = _CONSTS[dtype] = Consts(*(scalar(v, np.dtype(dtype)) for v in (0.0, 1.0, np.inf, lo, -lo, LEAKY_SLOPE)))
+    return c
+
+
 _clip = (np._core if hasattr(np, "_core") else np.core).umath.clip
 """``np.clip``'s ufunc, ``min(max(x, lo), hi)`` in one vectorised pass, without ``np.clip``'s
 Python wrapper (~1.5 µs); as ``clip(Z, 0, inf)`` it is also about twice as fast as ``maximum(Z, 0)``."""
@@ -74,11 +97,10 @@ def _out(out: np.ndarray | None, like: np.ndarray) -> np.ndarray:
 
 def _one_plus_exp(Z: np.ndarray, E: np.ndarray, U: np.ndarray) -> np.ndarray:
     """``E = exp(clip(Z, ±exp_floor))`` and ``U = 1 + E``; returns ``U``."""
-    dtype = Z.dtype
-    lo = exp_floor(dtype)
-    _clip(Z, scalar(lo, dtype), scalar(-lo, dtype), out=E)
+    c = consts(Z.dtype)
+    _clip(Z, c.lo, c.hi, out=E)
     np.exp(E, out=E)
-    return np.add(E, scalar(1.0, dtype), out=U)
+    return np.add(E, c.one, out=U)
 
 
 def sigmoid(Z: np.ndarray, out: np.ndarray | None = None, aux: np.ndarray | None = None) -> np.ndarray:
@@ -102,25 +124,27 @@ def _sigmoid_vjp(dA, Z, A, out=None, aux=None):
 
 def _relu(Z, out=None, aux=None):
     """``max(Z, 0)``, as ``clip(Z, 0, inf)``."""
-    return _clip(Z, scalar(0.0, Z.dtype), scalar(np.inf, Z.dtype), out=_out(out, Z))
+    c = consts(Z.dtype)
+    return _clip(Z, c.zero, c.inf, out=_out(out, Z))
 
 
 def _relu_vjp(dA, Z, A, out=None, aux=None):
     """``dA * (Z > 0)``, with the mask as a float array (a boolean index is several times slower)."""
-    M = np.greater(Z, scalar(0.0, Z.dtype), out=_out(aux, Z))
+    M = np.greater(Z, consts(Z.dtype).zero, out=_out(aux, Z))
     return np.multiply(dA, M, out=_out(out, Z))
 
 
 def _leaky_relu(Z, out=None, aux=None):
     """``max(Z, LEAKY_SLOPE * Z)``: ``Z`` where ``Z > 0``, else ``LEAKY_SLOPE * Z``."""
-    out = np.multiply(Z, scalar(LEAKY_SLOPE, Z.dtype), out=_out(out, Z))
+    out = np.multiply(Z, consts(Z.dtype).slope, out=_out(out, Z))
     return np.maximum(Z, out, out=out)
 
 
 def _leaky_relu_vjp(dA, Z, A, out=None, aux=None):
     """``dA * max(Z > 0, LEAKY_SLOPE)``."""
-    M = np.greater(Z, scalar(0.0, Z.dtype), out=_out(aux, Z))
-    np.maximum(M, scalar(LEAKY_SLOPE, Z.dtype), out=M)
+    c = consts(Z.dtype)
+    M = np.greater(Z, c.zero, out=_out(aux, Z))
+    np.maximum(M, c.slope, out=M)
     return np.multiply(dA, M, out=_out(out, Z))
 
 
@@ -131,7 +155,7 @@ def _tanh(Z, out=None, aux=None):
 def _tanh_vjp(dA, Z, A, out=None, aux=None):
     """``dA * (1 - A^2)``."""
     T = np.multiply(A, A, out=_out(aux, A))
-    np.subtract(scalar(1.0, A.dtype), T, out=T)
+    np.subtract(consts(A.dtype).one, T, out=T)
     return np.multiply(dA, T, out=_out(out, A))
 
 
@@ -170,7 +194,7 @@ def log_sigmoid_pair(Z: np.ndarray) -> np.ndarray:
     """
     dtype = Z.dtype
     T = np.abs(Z, out=empty(Z.shape, dtype))
-    np.minimum(T, scalar(-exp_floor(dtype), dtype), out=T)
+    np.minimum(T, consts(dtype).hi, out=T)
     np.negative(T, out=T)
     np.exp(T, out=T)
     np.log1p(T, out=T)
@@ -190,7 +214,8 @@ def softmax_parts(Z: np.ndarray, aux: tuple | None = None, E: np.ndarray | None 
     are kept above ``exp_floor``, so no term underflows."""
     S, s = (empty(Z.shape, Z.dtype), empty((Z.shape[0],), Z.dtype)) if aux is None else aux
     np.subtract(Z, row_max(Z)[:, None], out=S)
-    E = _clip(S, scalar(exp_floor(Z.dtype), Z.dtype), scalar(np.inf, Z.dtype), out=_out(E, Z))
+    c = consts(Z.dtype)
+    E = _clip(S, c.lo, c.inf, out=_out(E, Z))
     np.exp(E, out=E)
     np.dot(E, ones(Z.shape[1], Z.dtype), out=s)
     return S, s

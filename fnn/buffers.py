@@ -54,8 +54,8 @@ def empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     >>> a = empty((3, 4), np.dtype(np.float64)); a.shape, a.dtype, a.flags.writeable
     ((3, 4), dtype('float64'), True)
     """
-    nbytes = (shape[0] * shape[1] if len(shape) == 2 else math.prod(shape)) * dtype.itemsize
-    if not POOLED_BYTES <= nbytes <= LARGEST_POOLED:
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes < POOLED_BYTES or nbytes > LARGEST_POOLED:
         return np.empty(shape, dtype)
     key = (shape, dtype)
     with _lock:

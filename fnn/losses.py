@@ -13,8 +13,8 @@ from typing import Callable
 import attrs
 import numpy as np
 
-from fnn.activations import ACTIVATIONS, Activation, log_sigmoid_pair, row_sum, scalar, softmax_parts
-from fnn.buffers import empty
+from fnn.activations import ACTIVATIONS, Activation, log_sigmoid_pair, scalar, softmax_parts
+from fnn.buffers import empty, ones
 
 
 @attrs.frozen
@@ -37,10 +37,11 @@ def _bce(Z, A, Y, aux=None):
 
 def _cce(Z, A, Y, aux=None):
     """``-(1/m) sum Y log A`` with ``log A = S - log s`` (``softmax_parts``, from the forward
-    pass's ``aux`` or afresh): ``(1/m) [sum_i (sum_k Y_ik) log s_i - sum_ik Y_ik S_ik]``."""
+    pass's ``aux`` or afresh): ``(1/m) [sum_i log s_i - sum_ik Y_ik S_ik]``, as the rows of ``Y``
+    sum to 1 (the stages check it; ``dZ = (A - Y)/m`` rests on it too)."""
     S, s = softmax_parts(Z) if aux is None else aux
     logs = np.log(s, out=empty(s.shape, s.dtype))
-    return (np.dot(row_sum(Y), logs) - np.vdot(Y, S)) / Z.shape[0]
+    return (np.dot(ones(s.shape[0], s.dtype), logs) - np.vdot(Y, S)) / Z.shape[0]
 
 
 def _diff(A, Y, out=None):

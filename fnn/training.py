@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from functools import reduce
-from typing import Any, Callable, Iterable, Iterator, NamedTuple
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 from toolz import accumulate, compose_left
@@ -56,56 +56,58 @@ def init_state(params: Params, optimizer: Optimizer) -> TrainState:
     return TrainState(params, optimizer.init(params), 0, math.nan, optimizer=optimizer)
 
 
-class Pass(NamedTuple):
-    """One step in flight: the state it started from, the batch, and what each stage adds.
+def begin_stage(net: Network, spaces: Workspaces, checked: bool) -> Callable[[TrainState, Batch], Workspace]:
+    """Lend the step a workspace for its batch and put the state and batch in it; ``checked``:
+    check them first, as the public stages would (``X`` cast to the params' dtype)."""
 
-    ``ws`` is the step's ``Workspace`` (its ``Z``/``A`` hold the forward pass, its ``grad`` the
-    gradient), ``pairs`` the per-layer ``(W, b)`` views of the params, ``loss`` the cost and
-    ``grads`` the flat gradient. Internal: never handed to user code.
-    """
-
-    state: TrainState
-    X: np.ndarray
-    Y: np.ndarray
-    ws: Workspace | None = None
-    pairs: list = ()
-    loss: Any = math.nan
-    grads: np.ndarray | None = None
-
-
-def forward_stage(pl: Plan, spaces: Workspaces) -> Callable[[Pass], Pass]:
-    def stage(p: Pass) -> Pass:
-        pairs = pl.views(p.state.params.flat)
-        ws = spaces.take(p.X.shape[0], pairs[0][0].dtype)
-        run_forward(pl, pairs, p.X, ws)
-        return Pass(p.state, p.X, p.Y, ws, pairs)
+    def stage(state: TrainState, batch: Batch) -> Workspace:
+        X, Y = batch
+        if checked:
+            if not isinstance(state, TrainState):
+                raise TypeError(f"state: expected a TrainState (see fnn.init_state), got {type(state).__name__}")
+            dtype = check_params(net, state.params, "state.params")
+            X = as_input(net, X, dtype)
+            Y = check_targets(net, Y, (X.shape[0], net.layers[-1].n_out), dtype)
+        ws = spaces.take(X.shape[0], X.dtype)
+        ws.state, ws.X, ws.Y = state, X, Y
+        return ws
 
     return stage
 
 
-def cost_stage(pl: Plan) -> Callable[[Pass], Pass]:
-    def stage(p: Pass) -> Pass:
-        J = run_cost(pl, p.pairs, p.ws.Z[-1], p.ws.A[-1], p.Y, p.ws.aux[-1])
+def forward_stage(pl: Plan) -> Callable[[Workspace], Workspace]:
+    def stage(ws: Workspace) -> Workspace:
+        ws.pairs = pl.views(ws.state.params.flat)
+        run_forward(pl, ws.pairs, ws.X, ws)
+        return ws
+
+    return stage
+
+
+def cost_stage(pl: Plan) -> Callable[[Workspace], Workspace]:
+    def stage(ws: Workspace) -> Workspace:
+        J = run_cost(pl, ws.pairs, ws.Z[-1], ws.A[-1], ws.Y, ws.aux[-1])
         if not math.isfinite(J):
-            raise DivergenceError(p.state.step, p.state, float(J))
-        return Pass(p.state, p.X, p.Y, p.ws, p.pairs, J)
+            raise DivergenceError(ws.state.step, ws.state, float(J))
+        ws.loss = J
+        return ws
 
     return stage
 
 
-def backward_stage(pl: Plan, borrowed: bool) -> Callable[[Pass], Pass]:
+def backward_stage(pl: Plan, borrowed: bool) -> Callable[[Workspace], Workspace]:
     """``borrowed``: the update may read the gradient in the workspace (its kernel keeps no
     reference to it); otherwise it gets a copy of its own."""
 
-    def stage(p: Pass) -> Pass:
-        ws = p.ws
-        grads = run_backward(pl, p.pairs, p.X, ws.Z, ws.A, p.Y, ws)
-        return Pass(p.state, p.X, p.Y, ws, p.pairs, p.loss, grads if borrowed else grads.copy())
+    def stage(ws: Workspace) -> Workspace:
+        g = run_backward(pl, ws.pairs, ws.X, ws.Z, ws.A, ws.Y, ws)
+        ws.g = g if borrowed else g.copy()
+        return ws
 
     return stage
 
 
-def update_stage(pl: Plan, optimizer: Optimizer, spaces: Workspaces, checked: bool = True) -> Callable[[Pass], TrainState]:
+def update_stage(pl: Plan, optimizer: Optimizer, spaces: Workspaces, checked: bool = True) -> Callable[[Workspace], TrainState]:
     """The optimizer's kernel on the flat vectors (or its ``update`` on records when it has none);
     the workspace goes back to ``spaces`` once the update has read the gradient.
 
@@ -115,22 +117,23 @@ def update_stage(pl: Plan, optimizer: Optimizer, spaces: Workspaces, checked: bo
     check = kernel.check if kernel is not None and checked else (lambda opt_state: opt_state)
     units: dict = {}  # dtype -> ones(n_params), for all_finite
 
-    def stage(p: Pass) -> TrainState:
-        state = p.state
+    def stage(ws: Workspace) -> TrainState:
+        state, g, loss = ws.state, ws.g, ws.loss
+        ws.release()
         if kernel is not None:
-            flat, opt_state = kernel.apply(state.params.flat, p.grads, check(state.opt_state))
-            spaces.give(p.ws)
+            flat, opt_state = kernel.apply(state.params.flat, g, check(state.opt_state))
+            spaces.give(ws)
             params = Params.from_flat(flat, pl.shapes)
         else:
-            spaces.give(p.ws)
-            params, opt_state = optimizer.update(state.params, Grads.from_flat(p.grads, pl.shapes), state.opt_state)
+            spaces.give(ws)
+            params, opt_state = optimizer.update(state.params, Grads.from_flat(g, pl.shapes), state.opt_state)
         flat = params.flat
         unit = units.get(flat.dtype) if kernel is not None else None  # a custom update's params may be of any size
         if unit is None and kernel is not None:
             unit = units[flat.dtype] = ones(pl.n_params, flat.dtype)
         if not all_finite(flat, unit):
-            raise DivergenceError(state.step, state, float(p.loss))
-        return TrainState(params, opt_state, state.step + 1, p.loss, optimizer=optimizer)
+            raise DivergenceError(state.step, state, float(loss))
+        return TrainState(params, opt_state, state.step + 1, loss, optimizer=optimizer)
 
     return stage
 
@@ -141,20 +144,6 @@ def all_finite(a: np.ndarray, unit: np.ndarray | None = None) -> bool:
     ``unit``, a vector of ones like ``a``, makes the sum a dot product (BLAS; faster than a reduce)."""
     total = np.add.reduce(a) if unit is None else np.vdot(a, unit)
     return math.isfinite(total) or bool(np.isfinite(a).all())
-
-
-def check_stage(net: Network, optimizer: Optimizer) -> Callable[[Pass], Pass]:
-    """Check the state and the batch once, as the public stages would (``X`` cast to the params' dtype)."""
-
-    def stage(p: Pass) -> Pass:
-        if not isinstance(p.state, TrainState):
-            raise TypeError(f"state: expected a TrainState (see fnn.init_state), got {type(p.state).__name__}")
-        dtype = check_params(net, p.state.params, "state.params")
-        X = as_input(net, p.X, dtype)
-        Y = check_targets(net, p.Y, (X.shape[0], net.layers[-1].n_out), dtype)
-        return Pass(p.state, X, Y)
-
-    return stage
 
 
 def quiet() -> np.errstate:
@@ -170,14 +159,8 @@ def step_pipeline(net: Network, optimizer: Optimizer, checked: bool) -> Callable
     pl = plan(net)
     spaces = Workspaces(pl)
     borrowed = optimizer.kernel is not None and optimizer.kernel.borrows_grads
-    stages = (forward_stage(pl, spaces), cost_stage(pl), backward_stage(pl, borrowed), update_stage(pl, optimizer, spaces, checked))
-    pipeline = compose_left(check_stage(net, optimizer), *stages) if checked else compose_left(*stages)
-
-    def step(state: TrainState, batch: Batch) -> TrainState:
-        X, Y = batch
-        return pipeline(Pass(state, X, Y))
-
-    return step
+    return compose_left(begin_stage(net, spaces, checked), forward_stage(pl), cost_stage(pl), backward_stage(pl, borrowed),
+                        update_stage(pl, optimizer, spaces, checked))
 
 
 def quietly(step: Callable[[TrainState, Batch], TrainState]) -> Callable[[TrainState, Batch], TrainState]:

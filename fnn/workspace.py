@@ -21,9 +21,13 @@ class Workspace:
     ``aux[l]``, the activation's ``scratch``; ``decay[l]`` shaped like ``W`` (the L2 term's scratch, only
     when ``l2 > 0``); ``grad``, the flat gradient (zero where nothing writes), and ``grads``,
     its per-layer ``(dW, db)`` views.
+
+    While lent to a training step it also carries that step from stage to stage: the ``state``
+    it started from, the batch ``X``, ``Y``, the params' ``pairs``, the ``loss`` and the
+    gradient ``g`` the update reads.
     """
 
-    __slots__ = ("m", "dtype", "Z", "A", "aux", "dA", "decay", "grad", "grads")
+    __slots__ = ("m", "dtype", "Z", "A", "aux", "dA", "decay", "grad", "grads", "state", "X", "Y", "pairs", "loss", "g")
 
     def __init__(self, pl, m: int, dtype: np.dtype):
         self.m, self.dtype = m, dtype
@@ -33,6 +37,11 @@ class Workspace:
         self.decay = [np.empty(w, dtype) for w, _ in pl.shapes] if pl.l2 else None
         self.grad = np.zeros(pl.n_params, dtype)
         self.grads = pl.views(self.grad)
+        self.release()
+
+    def release(self) -> None:
+        """Drop the step in flight: ``state``, the batch ``X``, ``Y``, the params' ``pairs``, ``loss``, ``g``."""
+        self.state = self.X = self.Y = self.pairs = self.loss = self.g = None
 
 
 class Workspaces:
