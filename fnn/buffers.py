@@ -73,14 +73,14 @@ def empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     return arr
 
 
-def allocator(nbytes: int):
-    """``empty``, or ``np.empty`` itself when no array of up to ``nbytes`` would come from the pool:
-    a kernel picks once per call instead of paying ``empty``'s look at every small array.
+def empty_like(a: np.ndarray) -> np.ndarray:
+    """A fresh writable array shaped like ``a``, in its memory order (from the pool when C-ordered):
+    a kernel's temporaries follow its inputs' layout, so its reductions sum in the same order.
 
-    >>> allocator(64) is np.empty, allocator(1 << 20) is empty
-    (True, True)
+    >>> empty_like(np.zeros((3, 2), order="F")).flags.f_contiguous
+    True
     """
-    return np.empty if nbytes < POOLED_BYTES else empty
+    return empty(a.shape, a.dtype) if a.flags.c_contiguous else np.empty_like(a)
 
 
 def clear() -> None:

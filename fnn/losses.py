@@ -13,8 +13,8 @@ from typing import Callable
 import attrs
 import numpy as np
 
-from fnn.activations import ACTIVATIONS, Activation, log_sigmoid_pair, scalar, softmax_parts
-from fnn.buffers import empty, ones
+from fnn.activations import ACTIVATIONS, Activation, inner, log_sigmoid_pair, scalar, softmax_parts
+from fnn.buffers import empty, empty_like, ones
 
 
 @attrs.frozen
@@ -31,7 +31,7 @@ class Loss:
 def _bce(Z, A, Y, aux=None):
     """``-(1/m) sum[Y log A + (1-Y) log(1-A)] = (1/m) sum[softplus(Z) - Y*Z]``."""
     T = log_sigmoid_pair(Z)
-    T -= np.multiply(Y, Z, out=empty(Z.shape, Z.dtype))
+    T -= np.multiply(Y, Z, out=empty_like(Z))
     return T.sum() / Z.shape[0]
 
 
@@ -41,21 +41,21 @@ def _cce(Z, A, Y, aux=None):
     sum to 1 (the stages check it; ``dZ = (A - Y)/m`` rests on it too)."""
     S, s = softmax_parts(Z) if aux is None else aux
     logs = np.log(s, out=empty(s.shape, s.dtype))
-    return (np.dot(ones(s.shape[0], s.dtype), logs) - np.vdot(Y, S)) / Z.shape[0]
+    return (np.dot(ones(s.shape[0], s.dtype), logs) - inner(Y, S)) / Z.shape[0]
 
 
 def _diff(A, Y, out=None):
-    return np.subtract(A, Y, out=empty(A.shape, A.dtype) if out is None else out)
+    return np.subtract(A, Y, out=empty_like(A) if out is None else out)
 
 
 def _mse(Z, A, Y, aux=None):
     D = _diff(A, Y)
-    return np.vdot(D, D) / (2 * Z.shape[0])
+    return inner(D, D) / (2 * Z.shape[0])
 
 
 def _sse(Z, A, Y, aux=None):
     D = _diff(A, Y)
-    return np.vdot(D, D)
+    return inner(D, D)
 
 
 def _scaled_diff(A, Y, d, out=None):

@@ -20,7 +20,7 @@ from fnn.init import init_params
 from fnn.labels import targets
 from fnn.optimizers import sgd
 from fnn.records import FitResult, Grads, Network, Optimizer, Params, TrainState, readonly
-from fnn.stages import Plan, as_input, check_net, check_params, check_targets, plan, run_backward, run_cost, run_forward
+from fnn.stages import Plan, as_input, check_net, check_params, check_targets, order, plan, run_backward, run_cost, run_forward
 from fnn.workspace import Workspace, Workspaces
 
 Batch = tuple[np.ndarray, np.ndarray]
@@ -312,6 +312,8 @@ def fit(
         )
     step = step_pipeline(net, optimizer, checked=False)
     check_opt_state(optimizer, state)
+    if batch_size is None and order(plan(net), X.shape[0]) == "F":
+        Y = np.asfortranarray(Y)  # once for every epoch: the step's F-ordered arrays then meet Y in their order
     first = state.step // per_epoch if start_epoch is None else start_epoch
     if validation is not None or early_stopping is not None or progress:
         if early_stopping is not None and validation is None:

@@ -17,8 +17,8 @@ import numpy as np
 class Workspace:
     """Arrays for ``m`` rows of ``dtype`` through the layers of a plan (``fnn.stages.Plan``).
 
-    Per layer ``l`` of width ``n``: ``Z[l]``, ``A[l]`` and ``dA[l]``, all ``(m, n)``, and
-    ``aux[l]``, the activation's ``scratch``; ``decay[l]`` shaped like ``W`` (the L2 term's scratch, only
+    Per layer ``l`` of width ``n``: ``Z[l]``, ``A[l]`` and ``dA[l]``, all ``(m, n)`` in the memory
+    order ``fnn.stages.order`` picks for ``m``, and ``aux[l]``, the activation's ``scratch``; ``decay[l]`` shaped like ``W`` (the L2 term's scratch, only
     when ``l2 > 0``); ``grad``, the flat gradient (zero where nothing writes), and ``grads``,
     its per-layer ``(dW, db)`` views.
 
@@ -30,10 +30,13 @@ class Workspace:
     __slots__ = ("m", "dtype", "Z", "A", "aux", "dA", "decay", "grad", "grads", "state", "X", "Y", "pairs", "loss", "g")
 
     def __init__(self, pl, m: int, dtype: np.dtype):
+        from fnn.stages import order  # the kernels' module, which imports this one
+
         self.m, self.dtype = m, dtype
+        layout = order(pl, m)
         widths = [w[1] for w, _ in pl.shapes]
-        self.Z, self.A, self.dA = ([np.empty((m, n), dtype) for n in widths] for _ in range(3))
-        self.aux = [act.scratch((m, n), dtype) for act, n in zip(pl.acts, widths)]
+        self.Z, self.A, self.dA = ([np.empty((m, n), dtype, order=layout) for n in widths] for _ in range(3))
+        self.aux = [act.scratch((m, n), dtype, order=layout) for act, n in zip(pl.acts, widths)]
         self.decay = [np.empty(w, dtype) for w, _ in pl.shapes] if pl.l2 else None
         self.grad = np.zeros(pl.n_params, dtype)
         self.grads = pl.views(self.grad)

@@ -5,7 +5,8 @@
 Every contender starts from the same initial weights (``fnn.init_params(net, seed=0)``) on the same
 data, with the same math. Before timing, each one's parameters after a short run are compared with
 fnn's (trajectories must agree); then each is timed as the median of ``--repeats`` runs after a
-warm-up run, and the table gives times per unit and ratios to the tutorial code of the same run.
+warm-up run (the contenders taking turns run by run), and the table gives times per unit and
+ratios to the tutorial code of the same run.
 For W4 it also prints the GEMM floor: the sum over one epoch of the best measured time of every
 forward and backward matrix product at its exact shape, and each contender's share of it.
 Page faults (``getrusage``) are counted over the timed runs. ``--quick`` is a smoke run on small
@@ -394,16 +395,22 @@ def check(w, name, run, X, y, fnn_end, steps, tol) -> float:
     return diff
 
 
-def timed(run, w, X, y, repeats) -> tuple[float, int]:
-    """Median seconds of ``repeats`` full runs after a warm-up run, and the page faults they took."""
+def timed(runs: dict[str, Callable], w, X, y, repeats) -> dict[str, tuple[float, int]]:
+    """Per contender: the median seconds of ``repeats`` full runs after a warm-up run, and the page
+    faults its timed runs took. The contenders take turns run by run, so a drift in the machine's
+    speed during the measurement touches them all alike."""
     pairs = initial_pairs(w)
-    run(w, X, y, pairs, w.epochs)
-    times, faults = [], resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+    for run in runs.values():
         run(w, X, y, pairs, w.epochs)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+    times, faults = {name: [] for name in runs}, dict.fromkeys(runs, 0)
+    for _ in range(repeats):
+        for name, run in runs.items():
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            t0 = time.perf_counter()
+            run(w, X, y, pairs, w.epochs)
+            times[name].append(time.perf_counter() - t0)
+            faults[name] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+    return {name: (statistics.median(times[name]), faults[name]) for name in runs}
 
 
 def gemm_floor(w: Workload, m: int, reps: int = 5) -> float:
@@ -446,6 +453,7 @@ def bench(w: Workload, names: list[str], repeats: int, quick: bool) -> dict:
     Xc, yc = X[:2048], y[:2048]  # the check: W4 on its first 2048 rows (float32 noise fitting drifts over a whole epoch)
     fnn_end = run_fnn(w, Xc, yc, initial_pairs(w), steps)
     row = {"workload": w, "times": {}, "faults": {}, "check": {}}
+    runs = {}
     for name in names:
         run = CONTENDERS[name]
         if name == "document" and w.id not in DOCUMENT_CODE:
@@ -460,7 +468,9 @@ def bench(w: Workload, names: list[str], repeats: int, quick: bool) -> dict:
                 row["check"][name] = check(w, name, unshuffled, Xc, yc, ref, steps, tolerance(w, name))
         elif name != "fnn":
             row["check"][name] = check(w, name, run, Xc, yc, fnn_end, steps, tolerance(w, name))
-        row["times"][name], row["faults"][name] = timed(run, w, X, y, repeats)
+        runs[name] = run
+    for name, (seconds, faults) in timed(runs, w, X, y, repeats).items():
+        row["times"][name], row["faults"][name] = seconds, faults
     if w.id == "W4":
         row["floor"] = gemm_floor(w, X.shape[0], reps=3 if quick else 10)
     return row
