@@ -232,10 +232,25 @@ def run_document(w, X, y, pairs, epochs):
 
 
 def run_tutorial_wildml(w, X, y, pairs, epochs):
-    """The 2-3-2 tutorial (seed 001) as written: summed gradient, ``epsilon = 0.01``, ``reg_lambda = 0.01``."""
+    """The 2-3-2 tutorial (seed 001) as written: summed gradient, ``epsilon = 0.01``, ``reg_lambda = 0.01``,
+    and its ``calculate_loss`` after every pass (the document calls it every 1000th pass, as it is
+    "expensive because it uses the whole dataset"; every contender here computes the cost every step)."""
     epsilon, reg_lambda = w.lr / X.shape[0], w.l2
     (W1, b1), (W2, b2) = [(W.copy(), b.reshape(1, -1).copy()) for W, b in pairs]
     num_examples = len(X)
+
+    def calculate_loss(model, X, y):
+        W1, b1, W2, b2 = model["W1"], model["b1"], model["W2"], model["b2"]
+        z1 = X.dot(W1) + b1
+        a1 = np.tanh(z1)
+        z2 = a1.dot(W2) + b2
+        exp_scores = np.exp(z2)
+        probs = exp_scores / np.sum(exp_scores, axis=1, keepdims=True)
+        corect_logprobs = -np.log(probs[range(num_examples), y])
+        data_loss = np.sum(corect_logprobs)
+        data_loss += reg_lambda / 2 * (np.sum(np.square(W1)) + np.sum(np.square(W2)))
+        return 1.0 / num_examples * data_loss
+
     for i in range(epochs):
         z1 = X.dot(W1) + b1
         a1 = np.tanh(z1)
@@ -255,6 +270,8 @@ def run_tutorial_wildml(w, X, y, pairs, epochs):
         b1 += -epsilon * db1
         W2 += -epsilon * dW2
         b2 += -epsilon * db2
+        model = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
+        float(calculate_loss(model, X, y))
     return [(W1, b1.ravel()), (W2, b2.ravel())]
 
 
