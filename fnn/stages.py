@@ -14,7 +14,10 @@ Each stage checks its arguments and then runs a kernel (``run_forward``, ``run_c
 ``run_backward``) on plain arrays. ``fnn.train_step`` runs the same kernels, so a step gives the
 same state bit for bit, but checks once per step and builds no records that nobody sees.
 Kernels write into a ``fnn.workspace.Workspace`` when given one (a training step's scratch),
-else into fresh arrays from ``fnn.buffers``.
+else into fresh arrays. Either way the ``(m, n)`` intermediates of a batch are laid out in the
+memory order ``order(plan, m)`` picks: row-major, or column-major for tall batches through narrow
+layers (the tutorials' samples-in-columns layout, in which their bias adds, row-wise reductions
+and products run faster); the API's shapes are the same in both.
 """
 from __future__ import annotations
 
