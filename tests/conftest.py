@@ -4,8 +4,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import fnn
-
 
 def arrays_of(record) -> list[np.ndarray]:
     """Every array in a Params/Grads/Cache record, layer by layer."""

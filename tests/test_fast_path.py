@@ -174,7 +174,7 @@ def test_steady_state_training_does_not_page_fault():
 
 def test_a_kernel_that_keeps_its_gradients_gets_fresh_ones(moons):
     """Only kernels marked ``borrows_grads`` are handed the step's reused gradient buffer."""
-    from fnn.optimizers import Kernel, SgdState
+    from fnn.optimizers import Kernel
 
     @attrs.frozen(eq=False)
     class Kept:
