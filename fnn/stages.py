@@ -30,8 +30,8 @@ from fnn import checks
 from fnn.activations import ACTIVATIONS, Activation, scalar
 from fnn.buffers import empty, ones
 from fnn.losses import LOSSES, Loss, output_delta
-from fnn.records import Cache, Grads, LayerCache, Network, Params, freeze, readonly, spans, views
-from fnn.workspace import Workspace
+from fnn.records import Cache, Grads, LayerCache, Network, Params, freeze, readonly, spans
+from fnn.workspace import Workspace, augmented, block, order, outputs
 
 
 def check_net(net: Any) -> Network:
@@ -104,9 +104,14 @@ class Plan:
         object.__setattr__(self, "widest", max(max(w) for w, _ in self.shapes))
         object.__setattr__(self, "spans", spans(self.shapes))
 
-    def views(self, flat: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """``(W, b)`` views of a flat vector laid out like ``Params.flat`` (writable if ``flat`` is)."""
-        return views(flat, self.spans)
+    def views(self, flat: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """``(W, b, Wb)`` per layer: views of a flat vector laid out like ``Params.flat`` (writable if
+        ``flat`` is); ``Wb`` is the ``(n_in + 1, n_out)`` block ``[W; b]`` the layout stores."""
+        out = []
+        for start, _, end, (n_in, n_out) in self.spans:
+            Wb = flat[start:end].reshape(n_in + 1, n_out)
+            out.append((Wb[:-1], Wb[-1], Wb))
+        return out
 
 
 def plan(net: Network) -> Plan:
@@ -121,14 +126,6 @@ def plan(net: Network) -> Plan:
     )
 
 
-def order(pl: Plan, m: int) -> str:
-    """The memory order of the ``(m, n)`` intermediates of ``m`` rows: ``"F"`` (each unit's column
-    contiguous, the tutorials' column layout) when ``m`` is at least ``4 *`` the widest layer, else
-    ``"C"``. Along a long contiguous column, bias adds and row-wise reductions of narrow layers
-    stream, and the products of a tall batch with small weights run faster in BLAS."""
-    return "F" if m >= 4 * pl.widest else "C"
-
-
 def product(P: np.ndarray, Q: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``out = P @ Q`` for an ``out`` of either memory order (``np.dot`` writes C-contiguous arrays
     only, so an F-ordered ``out`` is filled as ``out.T = Q.T @ P.T``)."""
@@ -139,21 +136,24 @@ def product(P: np.ndarray, Q: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 
 def run_forward(pl: Plan, pairs, X: np.ndarray, ws: Workspace | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """``Z = A_prev @ W + b``, ``A = g(Z)`` layer by layer from ``A_0 = X``: the lists of ``Z`` and ``A``,
+    """``Z = A_prev @ W + b`` (``[A_prev, 1] @ [W; b]`` for ``augmented`` layers), ``A = g(Z)``
+    layer by layer from ``A_0 = X``, for ``pairs = plan.views(flat)``: the lists of ``Z`` and ``A``,
     written into ``ws`` (or fresh arrays in ``order(pl, m)``)."""
     m, dtype = X.shape[0], pairs[0][0].dtype
     if ws is None:
         layout = order(pl, m)
         Zs = [np.empty((m, w[1]), dtype, order=layout) for w, _ in pl.shapes]
-        As = [np.empty((m, w[1]), dtype, order=layout) for w, _ in pl.shapes]
-        auxs = [None] * len(Zs)
+        (As, blocks), auxs, aug = outputs(pl, m, dtype), [None] * len(Zs), augmented(pl, m)
     else:
-        Zs, As, auxs = ws.Z, ws.A, ws.aux
+        Zs, As, blocks, auxs, aug = ws.Z, ws.A, ws.blocks, ws.aux, ws.aug
     A = X
-    for (W, b), act, bias, Z, out, aux in zip(pairs, pl.acts, pl.bias, Zs, As, auxs):
-        product(A, W, Z)
-        if bias:
-            np.add(Z, b, out=Z)
+    for i, ((W, b, Wb), act, Z, out, aux) in enumerate(zip(pairs, pl.acts, Zs, As, auxs)):
+        if aug[i]:
+            product(blocks[i - 1], Wb, Z)
+        else:
+            product(A, W, Z)
+            if pl.bias[i]:
+                np.add(Z, b, out=Z)
         A = act.fn(Z, out, aux)
     return Zs, As
 
@@ -163,30 +163,34 @@ def run_cost(pl: Plan, pairs, Z: np.ndarray, A: np.ndarray, Y: np.ndarray, aux=N
     activation's scratch from ``run_forward``)."""
     J = pl.loss.cost(Z, A, Y, aux)
     if pl.l2:
-        J += pl.l2 / (2 * Y.shape[0]) * sum(float(np.vdot(W, W)) for W, _ in pairs)
+        J += pl.l2 / (2 * Y.shape[0]) * sum(float(np.vdot(W, W)) for W, _, _ in pairs)
     return Z.dtype.type(J)
 
 
 def run_backward(pl: Plan, pairs, X: np.ndarray, Zs, As, Y: np.ndarray, ws: Workspace | None = None) -> np.ndarray:
     """The gradient of ``run_cost`` as a flat vector (layout of ``Params.flat``): ``ws.grad``,
     rewritten, or a fresh one. ``Zs``, ``As`` come from ``run_forward`` with the same ``ws``."""
-    m, dtype = Y.shape[0], Zs[-1].dtype
+    m, dtype, L = Y.shape[0], Zs[-1].dtype, len(Zs)
     if ws is None:
         flat = empty((pl.n_params,), dtype)
-        grads, auxs, dAs, decay = pl.views(flat), [None] * len(Zs), [None] * len(Zs), [None] * len(Zs)
+        grads, auxs, dAs, decay, aug = pl.views(flat), [None] * L, [None] * L, [None] * L, augmented(pl, m)
+        blocks = [block(A) if i + 1 < L and aug[i + 1] else None for i, A in enumerate(As)]
     else:
-        flat, grads, auxs, dAs, decay = ws.grad, ws.grads, ws.aux, ws.dA, ws.decay
+        flat, grads, auxs, dAs, decay, aug, blocks = ws.grad, ws.grads, ws.aux, ws.dA, ws.decay, ws.aug, ws.blocks
     dZ = output_delta(pl.loss, pl.acts[-1], Zs[-1], As[-1], Y, dAs[-1], auxs[-1])
     l2m = scalar(pl.l2 / m, dtype) if pl.l2 else None
-    for i in range(len(pairs) - 1, -1, -1):
-        (W, _), (dW, db) = pairs[i], grads[i]
-        np.dot((As[i - 1] if i else X).T, dZ, out=dW)
+    for i in range(L - 1, -1, -1):
+        W, (dW, db, dWb) = pairs[i][0], grads[i]
+        if aug[i]:
+            np.dot(blocks[i - 1].T, dZ, out=dWb)
+        else:
+            np.dot((As[i - 1] if i else X).T, dZ, out=dW)
+            if pl.bias[i]:
+                np.dot(ones(m, dtype), dZ, out=db)
+            elif ws is None:
+                db.fill(0)
         if l2m is not None:
             dW += np.multiply(W, l2m, out=decay[i] if ws is not None else empty(W.shape, dtype))
-        if pl.bias[i]:
-            np.dot(ones(m, dtype), dZ, out=db)
-        elif ws is None:
-            db.fill(0)
         if i:
             dA = product(dZ, W.T, dAs[i - 1] if ws is not None else np.empty((m, W.shape[0]), dtype, order=order(pl, m)))
             dZ = pl.acts[i - 1].vjp(dA, Zs[i - 1], As[i - 1], dA, auxs[i - 1])
@@ -203,7 +207,8 @@ def forward(net: Network, params: Params, X: Any) -> tuple[np.ndarray, Cache]:
     """
     dtype = check_params(net, params)
     X = freeze(as_input(net, X, dtype), "X")
-    Zs, As = run_forward(plan(net), params.pairs(), X)
+    pl = plan(net)
+    Zs, As = run_forward(pl, pl.views(params.flat), X)
     A_prevs = [X] + As[:-1]
     layers = tuple(LayerCache(a, readonly(z), readonly(y)) for a, z, y in zip(A_prevs, Zs, As))
     return As[-1], Cache(layers)
@@ -214,7 +219,8 @@ def cost(net: Network, params: Params, cache: Cache, Y: Any) -> np.floating:
     dtype = check_params(net, params)
     out = check_cache(net, cache).layers[-1]
     Y = check_targets(net, Y, out.A.shape, dtype)
-    return run_cost(plan(net), params.pairs(), out.Z, out.A, Y)
+    pl = plan(net)
+    return run_cost(pl, pl.views(params.flat), out.Z, out.A, Y)
 
 
 def backward(net: Network, params: Params, cache: Cache, Y: Any) -> Grads:
@@ -222,7 +228,8 @@ def backward(net: Network, params: Params, cache: Cache, Y: Any) -> Grads:
     dtype = check_params(net, params)
     layers = check_cache(net, cache).layers
     Y = check_targets(net, Y, layers[-1].A.shape, dtype)
-    flat = run_backward(plan(net), params.pairs(), layers[0].A_prev, [c.Z for c in layers], [c.A for c in layers], Y)
+    pl = plan(net)
+    flat = run_backward(pl, pl.views(params.flat), layers[0].A_prev, [c.Z for c in layers], [c.A for c in layers], Y)
     return Grads.from_flat(flat, net.shapes)
 
 

@@ -20,8 +20,8 @@ from fnn.init import init_params
 from fnn.labels import targets
 from fnn.optimizers import sgd
 from fnn.records import FitResult, Grads, Network, Optimizer, Params, TrainState, readonly
-from fnn.stages import Plan, as_input, check_net, check_params, check_targets, order, plan, run_backward, run_cost, run_forward
-from fnn.workspace import Workspace, Workspaces
+from fnn.stages import Plan, as_input, check_net, check_params, check_targets, plan, run_backward, run_cost, run_forward
+from fnn.workspace import Workspace, Workspaces, order
 
 Batch = tuple[np.ndarray, np.ndarray]
 

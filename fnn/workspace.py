@@ -14,28 +14,73 @@ from __future__ import annotations
 import numpy as np
 
 
+def order(pl, m: int) -> str:
+    """The memory order of the ``(m, n)`` intermediates of ``m`` rows: ``"F"`` (each unit's column
+    contiguous, the tutorials' column layout) when ``m`` is at least ``4 *`` the widest layer, else
+    ``"C"``. Along a long contiguous column, bias adds and row-wise reductions of narrow layers
+    stream, and the products of a tall batch with small weights run faster in BLAS."""
+    return "F" if m >= 4 * pl.widest else "C"
+
+
+def augmented(pl, m: int) -> tuple[bool, ...]:
+    """Per layer: whether it reads its input with a column of ones appended, ``Z = [A_prev, 1] @ [W; b]``
+    (``[W; b]``, ``(n_in + 1, n_out)``, is how the flat vector stores a layer), which spares the
+    bias add and makes ``[dW; db]`` one product. In column order only (the first ``n`` columns
+    of an F-ordered ``(m, n + 1)`` array are contiguous), for layers with a bias after the first."""
+    col = order(pl, m) == "F"
+    return tuple(col and i > 0 and bias for i, bias in enumerate(pl.bias))
+
+
+def outputs(pl, m: int, dtype: np.dtype) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+    """Fresh activation arrays ``A[l]`` in ``order(pl, m)``, and ``blocks[l]``: when the next layer
+    is ``augmented``, the ``(m, n + 1)`` array ``[A[l], 1]`` whose first ``n`` columns ``A[l]`` is."""
+    layout, aug = order(pl, m), augmented(pl, m)
+    As, blocks = [], []
+    for l, (w, _) in enumerate(pl.shapes):
+        n = w[1]
+        if l + 1 < len(aug) and aug[l + 1]:
+            full = np.empty((m, n + 1), dtype, order="F")
+            full[:, n] = 1
+            As.append(full[:, :n])
+            blocks.append(full)
+        else:
+            As.append(np.empty((m, n), dtype, order=layout))
+            blocks.append(None)
+    return As, blocks
+
+
+def block(A: np.ndarray) -> np.ndarray:
+    """``[A, 1]`` as a fresh F-ordered ``(m, n + 1)`` array."""
+    full = np.empty((A.shape[0], A.shape[1] + 1), A.dtype, order="F")
+    full[:, :-1] = A
+    full[:, -1] = 1
+    return full
+
+
 class Workspace:
     """Arrays for ``m`` rows of ``dtype`` through the layers of a plan (``fnn.stages.Plan``).
 
     Per layer ``l`` of width ``n``: ``Z[l]``, ``A[l]`` and ``dA[l]``, all ``(m, n)`` in the memory
-    order ``fnn.stages.order`` picks for ``m``, and ``aux[l]``, the activation's ``scratch``; ``decay[l]`` shaped like ``W`` (the L2 term's scratch, only
-    when ``l2 > 0``); ``grad``, the flat gradient (zero where nothing writes), and ``grads``,
-    its per-layer ``(dW, db)`` views.
+    order ``order`` picks for ``m``; ``blocks[l]``, ``[A[l], 1]`` when the next layer is
+    ``augmented`` (``aug``); ``aux[l]``, the activation's ``scratch``; ``decay[l]`` shaped like ``W``
+    (the L2 term's scratch, only when ``l2 > 0``); ``grad``, the flat gradient (zero where nothing
+    writes), and ``grads``, its per-layer ``(dW, db, [dW; db])`` views.
 
     While lent to a training step it also carries that step from stage to stage: the ``state``
     it started from, the batch ``X``, ``Y``, the params' ``pairs``, the ``loss`` and the
     gradient ``g`` the update reads.
     """
 
-    __slots__ = ("m", "dtype", "Z", "A", "aux", "dA", "decay", "grad", "grads", "state", "X", "Y", "pairs", "loss", "g")
+    __slots__ = ("m", "dtype", "Z", "A", "blocks", "aug", "aux", "dA", "decay", "grad", "grads",
+                 "state", "X", "Y", "pairs", "loss", "g")
 
     def __init__(self, pl, m: int, dtype: np.dtype):
-        from fnn.stages import order  # the kernels' module, which imports this one
-
         self.m, self.dtype = m, dtype
         layout = order(pl, m)
         widths = [w[1] for w, _ in pl.shapes]
-        self.Z, self.A, self.dA = ([np.empty((m, n), dtype, order=layout) for n in widths] for _ in range(3))
+        self.Z, self.dA = ([np.empty((m, n), dtype, order=layout) for n in widths] for _ in range(2))
+        self.A, self.blocks = outputs(pl, m, dtype)
+        self.aug = augmented(pl, m)
         self.aux = [act.scratch((m, n), dtype, order=layout) for act, n in zip(pl.acts, widths)]
         self.decay = [np.empty(w, dtype) for w, _ in pl.shapes] if pl.l2 else None
         self.grad = np.zeros(pl.n_params, dtype)

@@ -8,7 +8,7 @@ import pytest
 
 import fnn
 from fnn.stages import plan, run_backward, run_cost, run_forward
-from fnn.workspace import Workspace, Workspaces
+from fnn.workspace import Workspace, Workspaces, augmented, order
 
 NETS = [
     fnn.network([3, 5, 4, 1], hidden="relu", output="sigmoid"),
@@ -40,13 +40,14 @@ def test_a_workspace_holds_every_intermediate_of_the_plan():
 
 @pytest.mark.parametrize("net", NETS, ids=lambda n: n.layers[-1].activation + "/" + n.loss)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_kernels_in_a_reused_workspace_give_the_fresh_results_bit_for_bit(net, dtype):
+@pytest.mark.parametrize("m", [7, 40])  # row order; column order with augmented layers
+def test_kernels_in_a_reused_workspace_give_the_fresh_results_bit_for_bit(net, dtype, m):
     pl = plan(net)
-    ws = Workspace(pl, 7, np.dtype(dtype))
+    ws = Workspace(pl, m, np.dtype(dtype))
     for seed in range(3):  # the same workspace again and again: nothing stale carries over
-        X, Y = data(net, seed=seed, dtype=dtype)
+        X, Y = data(net, m=m, seed=seed, dtype=dtype)
         params = fnn.init_params(net, seed=seed, dtype=dtype)
-        pairs = params.pairs()
+        pairs = pl.views(params.flat)
         Zs, As = run_forward(pl, pairs, X)
         fresh_J = run_cost(pl, pairs, Zs[-1], As[-1], Y)
         fresh_g = run_backward(pl, pairs, X, Zs, As, Y)
@@ -58,6 +59,19 @@ def test_kernels_in_a_reused_workspace_give_the_fresh_results_bit_for_bit(net, d
         for Z, A, fZ, fA in zip(ws.Z, ws.A, Zs, As):
             np.testing.assert_array_equal(Z, fZ)
             np.testing.assert_array_equal(A, fA)
+
+
+def test_tall_batches_through_narrow_layers_run_in_column_order_with_their_biases_in_the_products():
+    pl = plan(NETS[1])  # 3-5-4-3, widest 5
+    assert order(pl, 19) == "C" and order(pl, 20) == "F"
+    assert augmented(pl, 19) == (False, False, False) and augmented(pl, 20) == (False, True, True)
+    assert augmented(plan(NETS[3]), 100) == (False, False)  # its second layer has no bias
+    ws = Workspace(pl, 20, np.dtype(np.float64))
+    assert all(a.flags.f_contiguous for a in ws.Z + ws.A + ws.dA)
+    assert ws.blocks[2] is None and all(np.shares_memory(b, a) and (b[:, -1] == 1).all() for a, b in zip(ws.A[:2], ws.blocks[:2]))
+    X, Y = data(NETS[1], m=20)
+    net_A, cache = fnn.forward(NETS[1], fnn.init_params(NETS[1], seed=1), X)
+    assert net_A.shape == (20, 3) and cache.layers[1].A.shape == (20, 4)  # the API's shapes whatever the order
 
 
 def test_workspaces_lend_each_workspace_to_one_taker_at_a_time():
