@@ -169,14 +169,20 @@ def _identity_vjp(dA, Z, A, out=None, aux=None):
     return _identity(dA, out)
 
 
-def row_max(Z: np.ndarray) -> np.ndarray:
-    """``max(Z, axis=1)``, shape ``(m,)``: column by column for narrow ``Z`` (a short-axis reduce is slow)."""
+NARROW = 4
+"""Up to this many columns, row-wise maxima and sums go column by column (a short-axis reduce is slow)."""
+
+
+def row_max(Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``max(Z, axis=1)``, shape ``(m,)``, into ``out`` or a fresh vector."""
     n = Z.shape[1]
-    if n > 4:
-        return Z.max(axis=1)
+    M = empty((Z.shape[0],), Z.dtype) if out is None else out
+    if n > NARROW:
+        return np.max(Z, axis=1, out=M)
     if n == 1:
-        return Z[:, 0].copy()
-    M = np.maximum(Z[:, 0], Z[:, 1], out=empty((Z.shape[0],), Z.dtype))
+        np.copyto(M, Z[:, 0])
+        return M
+    np.maximum(Z[:, 0], Z[:, 1], out=M)
     for j in range(2, n):
         np.maximum(M, Z[:, j], out=M)
     return M
@@ -190,9 +196,20 @@ def inner(a: np.ndarray, b: np.ndarray) -> float:
     return np.vdot(a, b)
 
 
-def row_sum(Z: np.ndarray) -> np.ndarray:
-    """``sum(Z, axis=1)``, shape ``(m,)``, as a matrix-vector product with ones."""
-    return np.dot(Z, ones(Z.shape[1], Z.dtype))
+def row_sum(Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``sum(Z, axis=1)``, shape ``(m,)``, into ``out`` or a fresh vector: a matrix-vector product
+    with ones, or column by column for ``NARROW`` ``Z``."""
+    n = Z.shape[1]
+    if n > NARROW:
+        return np.dot(Z, ones(n, Z.dtype), out=out)
+    s = empty((Z.shape[0],), Z.dtype) if out is None else out
+    if n == 1:
+        np.copyto(s, Z[:, 0])
+        return s
+    np.add(Z[:, 0], Z[:, 1], out=s)
+    for j in range(2, n):
+        s += Z[:, j]
+    return s
 
 
 def log_sigmoid_pair(Z: np.ndarray) -> np.ndarray:
@@ -221,11 +238,11 @@ def softmax_parts(Z: np.ndarray, aux: tuple | None = None, E: np.ndarray | None 
     into ``aux = (S, s)`` (or fresh arrays); ``exp(S)`` is left in ``E`` when given. Exponents
     are kept above ``exp_floor``, so no term underflows."""
     S, s = (empty_like(Z), empty((Z.shape[0],), Z.dtype)) if aux is None else aux
-    np.subtract(Z, row_max(Z)[:, None], out=S)
+    np.subtract(Z, row_max(Z, out=s)[:, None], out=S)  # s holds the row maxima until the sums
     c = consts(Z.dtype)
     E = _clip(S, c.lo, c.inf, out=_out(E, Z))
     np.exp(E, out=E)
-    np.dot(E, ones(Z.shape[1], Z.dtype), out=s)
+    row_sum(E, out=s)
     return S, s
 
 

@@ -101,3 +101,15 @@ def test_softmax_parts_are_the_shifted_inputs_and_the_row_sums():
     np.testing.assert_allclose(s, E.sum(axis=1), rtol=1e-15)
     np.testing.assert_allclose(softmax(Z), E / s[:, None], rtol=1e-15)
     assert softmax(Z)[1, 0] > 0
+
+
+@pytest.mark.parametrize("n", range(1, 7))
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_row_max_and_row_sum_agree_with_numpy_narrow_or_wide(n, layout):
+    from fnn.activations import row_max, row_sum
+
+    Z = np.asarray(np.random.default_rng(n).standard_normal((9, n)), order=layout)
+    np.testing.assert_array_equal(row_max(Z), Z.max(axis=1))
+    np.testing.assert_allclose(row_sum(Z), Z.sum(axis=1), rtol=1e-14, atol=1e-15)
+    out = np.empty(9)
+    assert row_max(Z, out=out) is out and row_sum(Z, out=out) is out
