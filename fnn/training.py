@@ -1,6 +1,8 @@
 """Training is a fold: ``fit = fold(train_step(net, opt), batches(X, Y, ...), init_state(params, opt))``.
 
-``train_step`` threads one record through the stages with ``toolz.compose_left``;
+``train_step`` composes the stages with ``toolz.compose_left``: the first lends the step a
+``fnn.workspace.Workspace``, which carries it through forward, cost and backward to the update,
+which returns the new ``TrainState`` and gives the workspace back;
 ``fold`` is a sequential left fold (``functools.reduce``), ``scan`` the lazy trail of states
 (``toolz.accumulate``). Progress bars and loggers wrap the iterables; the stages stay pure.
 """
@@ -153,9 +155,10 @@ def quiet() -> np.errstate:
 
 
 def step_pipeline(net: Network, optimizer: Optimizer, checked: bool) -> Callable[[TrainState, Batch], TrainState]:
-    """The step, without ``quiet()``; ``checked=False`` leaves out the check stage, for callers
-    (``fit``) that checked the state (``check_opt_state``) and the data once (batches in the
-    params' dtype, targets of the output's shape) and run the whole fold inside ``quiet()``."""
+    """The step, without ``quiet()``; ``checked=False`` leaves out the checks of the first stage,
+    for callers (``fit``) that checked the state (``check_opt_state``) and the data once (batches
+    in the params' dtype, targets of the output's shape) and run the whole fold inside ``quiet()``.
+    The step keeps its workspaces (``Workspaces``), one per batch shape and dtype in use at once."""
     pl = plan(net)
     spaces = Workspaces(pl)
     borrowed = optimizer.kernel is not None and optimizer.kernel.borrows_grads
