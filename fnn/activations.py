@@ -178,7 +178,7 @@ def row_max(Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     n = Z.shape[1]
     M = empty((Z.shape[0],), Z.dtype) if out is None else out
     if n > NARROW:
-        return np.max(Z, axis=1, out=M)
+        return np.maximum.reduce(Z, axis=1, out=M)  # the ufunc method: np.max's wrapper costs ~1 µs
     if n == 1:
         np.copyto(M, Z[:, 0])
         return M
