@@ -1,6 +1,7 @@
 """Time fnn against the tutorial NumPy code it replaces, scikit-learn and PyTorch eager.
 
     python scripts/benchmark.py [--quick] [--repeats N] [--only W1,W4] [--threads N] [--no-sklearn] [--no-torch]
+    python scripts/benchmark.py --profile --only W2      # where fnn's time goes (pyinstrument)
 
 Every contender starts from the same initial weights (``fnn.init_params(net, seed=0)``) on the same
 data, with the same math. Before timing, each one's parameters after a short run are compared with
@@ -539,6 +540,19 @@ def available(names: list[str]) -> list[str]:
     return out
 
 
+def profile(w: Workload) -> str:
+    """pyinstrument's call tree (text) of one fnn run of ``w``, after a warm-up run."""
+    from pyinstrument import Profiler
+
+    X, y = load(w)
+    pairs = initial_pairs(w)
+    run_fnn(w, X, y, pairs, w.epochs)
+    profiler = Profiler(interval=0.0001)
+    with profiler:
+        run_fnn(w, X, y, pairs, w.epochs)
+    return profiler.output_text(unicode=True, color=False)
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run on small sizes")
@@ -547,6 +561,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--no-sklearn", action="store_true")
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--threads", type=int, default=None, help="BLAS/torch threads for every contender (default: theirs)")
+    parser.add_argument("--profile", action="store_true", help="print where fnn's time goes in each workload instead (pyinstrument)")
     args = parser.parse_args(argv)
     if args.threads:
         from threadpoolctl import threadpool_limits
@@ -564,8 +579,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
     for w in all_workloads(args.quick):
         if only and w.name not in only and w.id not in only:
             continue
+        if args.profile:
+            print(f"## {w.name}\n{profile(w)}")
+            continue
         rows.append(bench(w, names, repeats, args.quick))
         print(f"{w.name} done: " + ", ".join(f"{n} {t:.3f}s" for n, t in rows[-1]["times"].items()), file=sys.stderr, flush=True)
+    if args.profile:
+        return rows
     print(table(rows, names))
     print("\n* W5 scikit-learn: closest configuration it has (biases, log-loss), not the same math; not checked.")
     print("tutorial: the seed documents' generic L-layer style (dicts, columns, cost every step); document: the"

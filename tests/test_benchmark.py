@@ -43,3 +43,10 @@ def test_the_check_catches_a_contender_that_does_different_math():
         raise AssertionError("a different learning rate passed the trajectory check")
     assert bench.check(w, "tutorial", bench.run_tutorial, X, y, end, 3, 1e-6) < 1e-6
     assert np.isfinite(bench.gemm_floor(bench.replace(bench.WORKLOADS[3], rows=512), 512, reps=1))
+
+
+def test_profile_shows_where_fnns_time_goes(capsys):
+    bench = load_benchmark()
+    assert bench.main(["--quick", "--only", "W5", "--profile"]) == []
+    out = capsys.readouterr().out
+    assert "## W5" in out and "run_forward" in out and "| W5 |" not in out
