@@ -80,7 +80,9 @@ def empty_like(a: np.ndarray) -> np.ndarray:
     >>> empty_like(np.zeros((3, 2), order="F")).flags.f_contiguous
     True
     """
-    return empty(a.shape, a.dtype) if a.flags.c_contiguous else np.empty_like(a)
+    if a.nbytes < POOLED_BYTES or not a.flags.c_contiguous:
+        return np.empty_like(a)
+    return empty(a.shape, a.dtype)
 
 
 def clear() -> None:

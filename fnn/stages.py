@@ -28,7 +28,7 @@ import numpy as np
 
 from fnn import checks
 from fnn.activations import ACTIVATIONS, Activation, scalar
-from fnn.buffers import empty, ones
+from fnn.buffers import empty, empty_like, ones
 from fnn.losses import LOSSES, Loss, output_delta
 from fnn.records import Cache, Grads, LayerCache, Network, Params, freeze, readonly, spans
 from fnn.workspace import Workspace, augmented, block, order, outputs
@@ -254,5 +254,5 @@ def flat_pair(params: Any, grads: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def descend(p: np.ndarray, g: np.ndarray, lr: float) -> np.ndarray:
     """``p - lr * g`` as a fresh flat vector (``lr`` taken in ``p``'s dtype)."""
-    step = np.multiply(g, scalar(lr, p.dtype), out=empty(p.shape, p.dtype))
+    step = np.multiply(g, scalar(lr, p.dtype), out=empty_like(p))
     return np.subtract(p, step, out=step)
