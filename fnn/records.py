@@ -173,16 +173,21 @@ def spans(shapes) -> tuple[tuple[int, int, int, tuple[int, int]], ...]:
     return tuple(out)
 
 
-def views(flat: np.ndarray, layer_spans) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``(W, b)`` views of ``flat`` at ``layer_spans`` (see ``spans``), writable if ``flat`` is."""
-    return [(flat[a:b].reshape(shape), flat[b:c]) for a, b, c, shape in layer_spans]
+def views(flat: np.ndarray, layer_spans) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``(W, b, Wb)`` views of ``flat`` at ``layer_spans`` (see ``spans``), writable if ``flat`` is;
+    ``Wb`` is the ``(n_in + 1, n_out)`` block ``[W; b]`` that the layout stores."""
+    out = []
+    for start, _, end, (n_in, n_out) in layer_spans:
+        Wb = flat[start:end].reshape(n_in + 1, n_out)
+        out.append((Wb[:-1], Wb[-1], Wb))
+    return out
 
 
 def split(flat: np.ndarray, shapes) -> list[tuple[np.ndarray, np.ndarray]]:
     """Read-only ``(W, b)`` views of ``flat`` for ``shapes = ((W shape, b shape), ...)``."""
     if flat.flags.writeable:
         flat = readonly(flat.view())
-    return views(flat, spans(shapes))
+    return [(W, b) for W, b, _ in views(flat, spans(shapes))]
 
 
 def _pack(pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:

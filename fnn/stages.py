@@ -30,7 +30,7 @@ from fnn import checks
 from fnn.activations import ACTIVATIONS, Activation, scalar
 from fnn.buffers import empty, empty_like, ones
 from fnn.losses import LOSSES, Loss, output_delta
-from fnn.records import Cache, Grads, LayerCache, Network, Params, freeze, readonly, spans
+from fnn.records import Cache, Grads, LayerCache, Network, Params, freeze, readonly, spans, views
 from fnn.workspace import Workspace, augmented, block, order, outputs
 
 
@@ -105,13 +105,8 @@ class Plan:
         object.__setattr__(self, "spans", spans(self.shapes))
 
     def views(self, flat: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """``(W, b, Wb)`` per layer: views of a flat vector laid out like ``Params.flat`` (writable if
-        ``flat`` is); ``Wb`` is the ``(n_in + 1, n_out)`` block ``[W; b]`` the layout stores."""
-        out = []
-        for start, _, end, (n_in, n_out) in self.spans:
-            Wb = flat[start:end].reshape(n_in + 1, n_out)
-            out.append((Wb[:-1], Wb[-1], Wb))
-        return out
+        """``(W, b, Wb)`` views of a flat vector laid out like ``Params.flat`` (see ``records.views``)."""
+        return views(flat, self.spans)
 
 
 def plan(net: Network) -> Plan:
