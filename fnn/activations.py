@@ -227,12 +227,6 @@ def log_sigmoid_pair(Z: np.ndarray) -> np.ndarray:
     return T
 
 
-def log_softmax(Z: np.ndarray) -> np.ndarray:
-    """Row-wise ``Z - logsumexp(Z)``, shape ``(m, n)``."""
-    S, s = softmax_parts(Z)
-    return np.subtract(S, np.log(s)[:, None], out=S)
-
-
 def softmax_parts(Z: np.ndarray, aux: tuple | None = None, E: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``S = Z - max(Z, axis=1)`` and ``s = sum(exp(S), axis=1)``, so ``log softmax(Z) = S - log s``,
     into ``aux = (S, s)`` (or fresh arrays); ``exp(S)`` is left in ``E`` when given. Exponents
