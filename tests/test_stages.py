@@ -121,7 +121,7 @@ HIDDEN = sorted(set(ACTIVATIONS) - {"softmax"})
 GRID = list(itertools.product(HIDDEN, OUTPUTS, [0.0, 0.7], [True, False]))
 
 
-def grid_case(hidden, output, loss, l2, use_bias, seed=0):
+def grid_case(hidden, output, loss, l2, use_bias, seed=0, m=6):
     rng = np.random.default_rng(seed)
     n_out = 3
     net = fnn.Network(
@@ -132,19 +132,21 @@ def grid_case(hidden, output, loss, l2, use_bias, seed=0):
     # random weights and biases: nonzero biases keep every Z away from the relu kink at 0
     flat = rng.standard_normal(net.n_params) * fnn.gradcheck.trainable(net)
     params = fnn.Params.from_flat(flat, net.shapes)
-    Xg = rng.standard_normal((6, 4))
+    Xg = rng.standard_normal((m, 4))
     if output == "softmax":
-        Yg = fnn.targets(net, rng.integers(0, n_out, 6))
+        Yg = fnn.targets(net, rng.integers(0, n_out, m))
     elif loss == "binary_cross_entropy":
-        Yg = rng.integers(0, 2, (6, n_out)).astype(float)
+        Yg = rng.integers(0, 2, (m, n_out)).astype(float)
     else:
-        Yg = rng.standard_normal((6, n_out))
+        Yg = rng.standard_normal((m, n_out))
     return net, params, Xg, Yg
 
 
+@pytest.mark.parametrize("m", [6, 24])  # 24 rows >= 4 x the widest layer: column order, biases in the products
 @pytest.mark.parametrize("hidden, out_loss, l2, use_bias", GRID, ids=lambda v: str(v))
-def test_gradient_check_every_activation_loss_l2_bias(hidden, out_loss, l2, use_bias):
-    net, params, Xg, Yg = grid_case(hidden, *out_loss, l2, use_bias)
+def test_gradient_check_every_activation_loss_l2_bias(hidden, out_loss, l2, use_bias, m):
+    net, params, Xg, Yg = grid_case(hidden, *out_loss, l2, use_bias, m=m)
+    assert fnn.workspace.order(fnn.stages.plan(net), m) == ("F" if m == 24 else "C")
     assert fnn.gradient_check(net, params, Xg, Yg) < 1e-7
 
 
