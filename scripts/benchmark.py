@@ -454,6 +454,23 @@ def gemm_floor(w: Workload, m: int, reps: int = 5) -> float:
     return total
 
 
+def epoch_flops(w: Workload, m: int) -> float:
+    """Floating-point operations of the products ``gemm_floor`` times, over one epoch of ``m`` rows."""
+    return sum(2.0 * m * a * b * (3 if i else 2) for i, (a, b) in enumerate(zip(w.sizes, w.sizes[1:])))
+
+
+def gemm_rate(dtype: type, n: int = 1024, reps: int = 5) -> float:
+    """This machine's GEMM figure: GFLOP/s of the best of ``reps`` ``(n, n) @ (n, n)`` products in ``dtype``."""
+    rng = np.random.default_rng(0)
+    P, Q = (rng.standard_normal((n, n)).astype(dtype) for _ in range(2))
+    out, best = np.empty((n, n), dtype), np.inf
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        np.matmul(P, Q, out=out)
+        best = min(best, time.perf_counter() - t0)
+    return 2.0 * n**3 / best / 1e9
+
+
 CONTENDERS = {"tutorial": run_tutorial, "document": run_document, "fnn": run_fnn, "sklearn": run_sklearn, "torch": run_torch}
 DOCUMENT_CODE = ("W2", "W5")
 
@@ -491,6 +508,8 @@ def bench(w: Workload, names: list[str], repeats: int, quick: bool) -> dict:
         row["times"][name], row["faults"][name] = seconds, faults
     if w.id == "W4":
         row["floor"] = gemm_floor(w, X.shape[0], reps=3 if quick else 10)
+        n = 256 if quick else 1024
+        row["gflops"] = (epoch_flops(w, X.shape[0]) / row["floor"] / 1e9, gemm_rate(w.dtype, n), n)
     return row
 
 
@@ -525,7 +544,9 @@ def table(rows: list[dict], names: list[str]) -> str:
         if "floor" in row:
             w, floor = row["workload"], row["floor"]
             shares = ", ".join(f"{n} {floor / row['times'][n] * w.epochs:.0%}" for n in names if n in row["times"])
-            lines.append(f"\n{w.name} GEMM floor: {floor:.3f} s/epoch; share of the floor: {shares}")
+            floor_rate, machine, n = row["gflops"]
+            lines.append(f"\n{w.name} GEMM floor: {floor:.3f} s/epoch ({floor_rate:.0f} GFLOP/s at the step's shapes; "
+                         f"this machine's GEMM: {machine:.0f} GFLOP/s on {n} x {n} products); share of the floor: {shares}")
     return "\n".join(lines)
 
 

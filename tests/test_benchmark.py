@@ -26,7 +26,16 @@ def test_quick_run_checks_and_times_every_workload(capsys):
         assert {"tutorial", "fnn"} <= set(row["times"]) and all(t > 0 for t in row["times"].values())
     assert rows[3]["floor"] > 0
     out = capsys.readouterr().out
-    assert "| W4 f32 | s/epoch |" in out and "GEMM floor" in out
+    assert "| W4 f32 | s/epoch |" in out and "GEMM floor" in out and "this machine's GEMM:" in out
+    floor_rate, machine, n = rows[3]["gflops"]
+    assert floor_rate > 0 and machine > 0 and n == 256
+
+
+def test_epoch_flops_count_the_floors_products():
+    bench = load_benchmark()
+    w = bench.replace(bench.WORKLOADS[3], sizes=(3, 5, 2))
+    # per row: layer 1 forward and dW (2 products of 3x5), layer 2 forward, dW and dA (3 of 5x2)
+    assert bench.epoch_flops(w, 10) == 2 * 10 * (2 * 15 + 3 * 10)
 
 
 def test_the_check_catches_a_contender_that_does_different_math():
