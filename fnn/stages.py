@@ -31,7 +31,7 @@ from fnn.activations import ACTIVATIONS, Activation, scalar
 from fnn.buffers import empty, empty_like, ones
 from fnn.losses import LOSSES, Loss, output_delta
 from fnn.records import Cache, Grads, LayerCache, Network, Params, freeze, readonly, spans, views
-from fnn.workspace import Workspace, augmented, block, order, outputs
+from fnn.workspace import Workspace, augmented, block, decay_rates, order, outputs
 
 
 def check_net(net: Any) -> Network:
@@ -153,27 +153,35 @@ def run_forward(pl: Plan, pairs, X: np.ndarray, ws: Workspace | None = None) -> 
     return Zs, As
 
 
-def run_cost(pl: Plan, pairs, Z: np.ndarray, A: np.ndarray, Y: np.ndarray, aux=None) -> np.floating:
-    """``loss(Z, A, Y) + l2/(2m) sum ||W||^2`` as a scalar of ``Z``'s dtype (``aux``: the output
-    activation's scratch from ``run_forward``)."""
+def decay(pl: Plan, flat: np.ndarray, m: int, ws: Workspace | None = None) -> np.ndarray:
+    """``rates * flat`` (``decay_rates``): ``(l2/m) W`` at every ``W``, 0 at every ``b``, the L2
+    term's gradient as one flat vector, in ``ws.decay`` (or a fresh array)."""
+    rates, out = (ws.rates, ws.decay) if ws is not None else (decay_rates(pl, m, flat.dtype), np.empty_like(flat))
+    return np.multiply(flat, rates, out=out)
+
+
+def run_cost(pl: Plan, flat: np.ndarray, Z: np.ndarray, A: np.ndarray, Y: np.ndarray, aux=None, ws: Workspace | None = None) -> np.floating:
+    """``loss(Z, A, Y) + l2/(2m) sum ||W||^2`` as a scalar of ``Z``'s dtype, for the params' flat
+    vector ``flat`` (``aux``: the output activation's scratch from ``run_forward``); the L2 term is
+    ``<decay, flat> / 2``."""
     J = pl.loss.cost(Z, A, Y, aux)
     if pl.l2:
-        J += pl.l2 / (2 * Y.shape[0]) * sum(float(np.vdot(W, W)) for W, _, _ in pairs)
+        J += np.vdot(decay(pl, flat, Y.shape[0], ws), flat) / 2
     return Z.dtype.type(J)
 
 
-def run_backward(pl: Plan, pairs, X: np.ndarray, Zs, As, Y: np.ndarray, ws: Workspace | None = None) -> np.ndarray:
+def run_backward(pl: Plan, flat: np.ndarray, pairs, X: np.ndarray, Zs, As, Y: np.ndarray, ws: Workspace | None = None) -> np.ndarray:
     """The gradient of ``run_cost`` as a flat vector (layout of ``Params.flat``): ``ws.grad``,
-    rewritten, or a fresh one. ``Zs``, ``As`` come from ``run_forward`` with the same ``ws``."""
+    rewritten, or a fresh one, for the params' ``flat`` vector and its ``pairs = plan.views(flat)``.
+    ``Zs``, ``As`` come from ``run_forward`` with the same ``ws``."""
     m, dtype, L = Y.shape[0], Zs[-1].dtype, len(Zs)
     if ws is None:
-        flat = empty((pl.n_params,), dtype)
-        grads, auxs, dAs, decay, aug = pl.views(flat), [None] * L, [None] * L, [None] * L, augmented(pl, m)
+        grad = empty((pl.n_params,), dtype)
+        grads, auxs, dAs, aug = pl.views(grad), [None] * L, [None] * L, augmented(pl, m)
         blocks = [block(A) if i + 1 < L and aug[i + 1] else None for i, A in enumerate(As)]
     else:
-        flat, grads, auxs, dAs, decay, aug, blocks = ws.grad, ws.grads, ws.aux, ws.dA, ws.decay, ws.aug, ws.blocks
+        grad, grads, auxs, dAs, aug, blocks = ws.grad, ws.grads, ws.aux, ws.dA, ws.aug, ws.blocks
     dZ = output_delta(pl.loss, pl.acts[-1], Zs[-1], As[-1], Y, dAs[-1], auxs[-1])
-    l2m = scalar(pl.l2 / m, dtype) if pl.l2 else None
     for i in range(L - 1, -1, -1):
         W, (dW, db, dWb) = pairs[i][0], grads[i]
         if aug[i]:
@@ -184,12 +192,12 @@ def run_backward(pl: Plan, pairs, X: np.ndarray, Zs, As, Y: np.ndarray, ws: Work
                 np.dot(ones(m, dtype), dZ, out=db)
             elif ws is None:
                 db.fill(0)
-        if l2m is not None:
-            dW += np.multiply(W, l2m, out=decay[i] if ws is not None else empty(W.shape, dtype))
         if i:
             dA = product(dZ, W.T, dAs[i - 1] if ws is not None else np.empty((m, W.shape[0]), dtype, order=order(pl, m)))
             dZ = pl.acts[i - 1].vjp(dA, Zs[i - 1], As[i - 1], dA, auxs[i - 1])
-    return flat
+    if pl.l2:
+        grad += decay(pl, flat, m, ws)
+    return grad
 
 
 def forward(net: Network, params: Params, X: Any) -> tuple[np.ndarray, Cache]:
@@ -215,7 +223,7 @@ def cost(net: Network, params: Params, cache: Cache, Y: Any) -> np.floating:
     out = check_cache(net, cache).layers[-1]
     Y = check_targets(net, Y, out.A.shape, dtype)
     pl = plan(net)
-    return run_cost(pl, pl.views(params.flat), out.Z, out.A, Y)
+    return run_cost(pl, params.flat, out.Z, out.A, Y)
 
 
 def backward(net: Network, params: Params, cache: Cache, Y: Any) -> Grads:
@@ -224,7 +232,7 @@ def backward(net: Network, params: Params, cache: Cache, Y: Any) -> Grads:
     layers = check_cache(net, cache).layers
     Y = check_targets(net, Y, layers[-1].A.shape, dtype)
     pl = plan(net)
-    flat = run_backward(pl, pl.views(params.flat), layers[0].A_prev, [c.Z for c in layers], [c.A for c in layers], Y)
+    flat = run_backward(pl, params.flat, pl.views(params.flat), layers[0].A_prev, [c.Z for c in layers], [c.A for c in layers], Y)
     return Grads.from_flat(flat, net.shapes)
 
 

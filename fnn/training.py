@@ -88,7 +88,7 @@ def forward_stage(pl: Plan) -> Callable[[Workspace], Workspace]:
 
 def cost_stage(pl: Plan) -> Callable[[Workspace], Workspace]:
     def stage(ws: Workspace) -> Workspace:
-        J = run_cost(pl, ws.pairs, ws.Z[-1], ws.A[-1], ws.Y, ws.aux[-1])
+        J = run_cost(pl, ws.state.params.flat, ws.Z[-1], ws.A[-1], ws.Y, ws.aux[-1], ws)
         if not math.isfinite(J):
             raise DivergenceError(ws.state.step, ws.state, float(J))
         ws.loss = J
@@ -102,7 +102,7 @@ def backward_stage(pl: Plan, borrowed: bool) -> Callable[[Workspace], Workspace]
     reference to it); otherwise it gets a copy of its own."""
 
     def stage(ws: Workspace) -> Workspace:
-        g = run_backward(pl, ws.pairs, ws.X, ws.Z, ws.A, ws.Y, ws)
+        g = run_backward(pl, ws.state.params.flat, ws.pairs, ws.X, ws.Z, ws.A, ws.Y, ws)
         ws.g = g if borrowed else g.copy()
         return ws
 

@@ -49,6 +49,16 @@ def outputs(pl, m: int, dtype: np.dtype) -> tuple[list[np.ndarray], list[np.ndar
     return As, blocks
 
 
+def decay_rates(pl, m: int, dtype: np.dtype) -> np.ndarray:
+    """``(n_params,)``, read-only: ``l2/m`` at the ``W`` entries of the flat layout, 0 at the ``b``
+    entries, so that ``rates * flat`` is the gradient of the L2 term ``l2/(2m) sum ||W||^2``."""
+    rates = np.zeros(pl.n_params, dtype)
+    for start, end_w, _, _ in pl.spans:
+        rates[start:end_w] = pl.l2 / m
+    rates.flags.writeable = False
+    return rates
+
+
 def block(A: np.ndarray) -> np.ndarray:
     """``[A, 1]`` as a fresh F-ordered ``(m, n + 1)`` array."""
     full = np.empty((A.shape[0], A.shape[1] + 1), A.dtype, order="F")
@@ -62,8 +72,8 @@ class Workspace:
 
     Per layer ``l`` of width ``n``: ``Z[l]``, ``A[l]`` and ``dA[l]``, all ``(m, n)`` in the memory
     order ``order`` picks for ``m``; ``blocks[l]``, ``[A[l], 1]`` when the next layer is
-    ``augmented`` (``aug``); ``aux[l]``, the activation's ``scratch``; ``decay[l]`` shaped like ``W``
-    (the L2 term's scratch, only when ``l2 > 0``); ``grad``, the flat gradient (zero where nothing
+    ``augmented`` (``aug``); ``aux[l]``, the activation's ``scratch``; when ``l2 > 0``, ``rates``
+    (``fnn.stages.decay_rates`` for ``m``) and ``decay``, the L2 term's flat scratch; ``grad``, the flat gradient (zero where nothing
     writes), and ``grads``, its per-layer ``(dW, db, [dW; db])`` views.
 
     While lent to a training step it also carries that step from stage to stage: the ``state``
@@ -71,7 +81,7 @@ class Workspace:
     gradient ``g`` the update reads.
     """
 
-    __slots__ = ("m", "dtype", "Z", "A", "blocks", "aug", "aux", "dA", "decay", "grad", "grads",
+    __slots__ = ("m", "dtype", "Z", "A", "blocks", "aug", "aux", "dA", "rates", "decay", "grad", "grads",
                  "state", "X", "Y", "pairs", "loss", "g")
 
     def __init__(self, pl, m: int, dtype: np.dtype):
@@ -82,7 +92,8 @@ class Workspace:
         self.A, self.blocks = outputs(pl, m, dtype)
         self.aug = augmented(pl, m)
         self.aux = [act.scratch((m, n), dtype, order=layout) for act, n in zip(pl.acts, widths)]
-        self.decay = [np.empty(w, dtype) for w, _ in pl.shapes] if pl.l2 else None
+        self.rates = decay_rates(pl, m, dtype) if pl.l2 else None
+        self.decay = np.empty(pl.n_params, dtype) if pl.l2 else None
         self.grad = np.zeros(pl.n_params, dtype)
         self.grads = pl.views(self.grad)
         self.release()

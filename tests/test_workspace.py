@@ -8,7 +8,7 @@ import pytest
 
 import fnn
 from fnn.stages import plan, run_backward, run_cost, run_forward
-from fnn.workspace import Workspace, Workspaces, augmented, order
+from fnn.workspace import Workspace, Workspaces, augmented, decay_rates, order
 
 NETS = [
     fnn.network([3, 5, 4, 1], hidden="relu", output="sigmoid"),
@@ -33,9 +33,19 @@ def test_a_workspace_holds_every_intermediate_of_the_plan():
     assert all(a.dtype == np.float32 for a in ws.Z + ws.A + ws.dA)
     S, s = ws.aux[-1]  # softmax keeps its shifted inputs and row sums
     assert S.shape == (7, 3) and s.shape == (7,)
-    assert [d.shape for d in ws.decay] == [(3, 5), (5, 4), (4, 3)]
-    assert ws.grad.shape == (pl.n_params,) and not ws.grad.any()
+    assert ws.decay.shape == ws.rates.shape == ws.grad.shape == (pl.n_params,) and not ws.grad.any()
     assert Workspace(plan(NETS[0]), 2, np.dtype(np.float64)).decay is None  # no L2, no scratch for it
+
+
+def test_decay_rates_put_l2_over_m_on_the_weights_and_nothing_on_the_biases():
+    net = NETS[1]
+    pl = plan(net)
+    rates = decay_rates(pl, 8, np.dtype(np.float32))
+    assert rates.dtype == np.float32 and not rates.flags.writeable
+    params = fnn.Params.from_flat(rates.copy(), net.shapes)
+    for layer in params.layers:
+        np.testing.assert_array_equal(layer.W, np.float32(net.l2 / 8))
+        np.testing.assert_array_equal(layer.b, 0)
 
 
 @pytest.mark.parametrize("net", NETS, ids=lambda n: n.layers[-1].activation + "/" + n.loss)
@@ -47,13 +57,14 @@ def test_kernels_in_a_reused_workspace_give_the_fresh_results_bit_for_bit(net, d
     for seed in range(3):  # the same workspace again and again: nothing stale carries over
         X, Y = data(net, m=m, seed=seed, dtype=dtype)
         params = fnn.init_params(net, seed=seed, dtype=dtype)
-        pairs = pl.views(params.flat)
+        flat = params.flat
+        pairs = pl.views(flat)
         Zs, As = run_forward(pl, pairs, X)
-        fresh_J = run_cost(pl, pairs, Zs[-1], As[-1], Y)
-        fresh_g = run_backward(pl, pairs, X, Zs, As, Y)
+        fresh_J = run_cost(pl, flat, Zs[-1], As[-1], Y)
+        fresh_g = run_backward(pl, flat, pairs, X, Zs, As, Y)
         run_forward(pl, pairs, X, ws)
-        J = run_cost(pl, pairs, ws.Z[-1], ws.A[-1], Y, ws.aux[-1])
-        g = run_backward(pl, pairs, X, ws.Z, ws.A, Y, ws)
+        J = run_cost(pl, flat, ws.Z[-1], ws.A[-1], Y, ws.aux[-1], ws)
+        g = run_backward(pl, flat, pairs, X, ws.Z, ws.A, Y, ws)
         assert g is ws.grad and J == fresh_J and type(J) is type(fresh_J)
         np.testing.assert_array_equal(g, fresh_g)
         for Z, A, fZ, fA in zip(ws.Z, ws.A, Zs, As):
