@@ -141,10 +141,12 @@ def run_forward(pl: Plan, pairs, X: np.ndarray, ws: Workspace | None = None) -> 
         (As, blocks), auxs, aug = outputs(pl, m, dtype), [None] * len(Zs), augmented(pl, m)
     else:
         Zs, As, blocks, auxs, aug = ws.Z, ws.A, ws.blocks, ws.aux, ws.aug
+    if aug[0]:
+        np.copyto(blocks[0][:, :-1], X)
     A = X
     for i, ((W, b, Wb), act, Z, out, aux) in enumerate(zip(pairs, pl.acts, Zs, As, auxs)):
         if aug[i]:
-            product(blocks[i - 1], Wb, Z)
+            product(blocks[i], Wb, Z)
         else:
             product(A, W, Z)
             if pl.bias[i]:
@@ -178,14 +180,14 @@ def run_backward(pl: Plan, flat: np.ndarray, pairs, X: np.ndarray, Zs, As, Y: np
     if ws is None:
         grad = empty((pl.n_params,), dtype)
         grads, auxs, dAs, aug = pl.views(grad), [None] * L, [None] * L, augmented(pl, m)
-        blocks = [block(A) if i + 1 < L and aug[i + 1] else None for i, A in enumerate(As)]
+        blocks = [block(A) if a else None for a, A in zip(aug, [X] + As[:-1])]
     else:
         grad, grads, auxs, dAs, aug, blocks = ws.grad, ws.grads, ws.aux, ws.dA, ws.aug, ws.blocks
     dZ = output_delta(pl.loss, pl.acts[-1], Zs[-1], As[-1], Y, dAs[-1], auxs[-1])
     for i in range(L - 1, -1, -1):
         W, (dW, db, dWb) = pairs[i][0], grads[i]
         if aug[i]:
-            np.dot(blocks[i - 1].T, dZ, out=dWb)
+            np.dot(blocks[i].T, dZ, out=dWb)
         else:
             np.dot((As[i - 1] if i else X).T, dZ, out=dW)
             if pl.bias[i]:

@@ -26,26 +26,25 @@ def augmented(pl, m: int) -> tuple[bool, ...]:
     """Per layer: whether it reads its input with a column of ones appended, ``Z = [A_prev, 1] @ [W; b]``
     (``[W; b]``, ``(n_in + 1, n_out)``, is how the flat vector stores a layer), which spares the
     bias add and makes ``[dW; db]`` one product. In column order only (the first ``n`` columns
-    of an F-ordered ``(m, n + 1)`` array are contiguous), for layers with a bias after the first."""
+    of an F-ordered ``(m, n + 1)`` array are contiguous), for layers with a bias: every later
+    layer, whose input is written there in place, and the first when ``n_in <= n_out``, as its
+    input ``X`` is copied there, which then costs less than the bias add it spares."""
     col = order(pl, m) == "F"
-    return tuple(col and i > 0 and bias for i, bias in enumerate(pl.bias))
+    return tuple(col and bias and (i > 0 or w[0] <= w[1]) for i, (bias, (w, _)) in enumerate(zip(pl.bias, pl.shapes)))
 
 
 def outputs(pl, m: int, dtype: np.dtype) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
-    """Fresh activation arrays ``A[l]`` in ``order(pl, m)``, and ``blocks[l]``: when the next layer
-    is ``augmented``, the ``(m, n + 1)`` array ``[A[l], 1]`` whose first ``n`` columns ``A[l]`` is."""
+    """Fresh activation arrays ``A[l]`` in ``order(pl, m)``, and per layer ``l`` that is ``augmented``
+    its input block ``blocks[l]``, the ``(m, n_in + 1)`` array ``[A[l - 1], 1]`` (``[X, 1]`` for the
+    first), whose first ``n_in`` columns ``A[l - 1]`` is (``X`` is copied in by the forward pass)."""
     layout, aug = order(pl, m), augmented(pl, m)
-    As, blocks = [], []
+    blocks = [None] * len(aug)
     for l, (w, _) in enumerate(pl.shapes):
-        n = w[1]
-        if l + 1 < len(aug) and aug[l + 1]:
-            full = np.empty((m, n + 1), dtype, order="F")
-            full[:, n] = 1
-            As.append(full[:, :n])
-            blocks.append(full)
-        else:
-            As.append(np.empty((m, n), dtype, order=layout))
-            blocks.append(None)
+        if aug[l]:
+            blocks[l] = np.empty((m, w[0] + 1), dtype, order="F")
+            blocks[l][:, -1] = 1
+    As = [np.empty((m, w[1]), dtype, order=layout) if l + 1 == len(aug) or not aug[l + 1] else blocks[l + 1][:, :-1]
+          for l, (w, _) in enumerate(pl.shapes)]
     return As, blocks
 
 
@@ -71,8 +70,8 @@ class Workspace:
     """Arrays for ``m`` rows of ``dtype`` through the layers of a plan (``fnn.stages.Plan``).
 
     Per layer ``l`` of width ``n``: ``Z[l]``, ``A[l]`` and ``dA[l]``, all ``(m, n)`` in the memory
-    order ``order`` picks for ``m``; ``blocks[l]``, ``[A[l], 1]`` when the next layer is
-    ``augmented`` (``aug``); ``aux[l]``, the activation's ``scratch``; when ``l2 > 0``, ``rates``
+    order ``order`` picks for ``m``; ``blocks[l]``, layer ``l``'s input block when it is
+    ``augmented`` (``aug``, see ``outputs``); ``aux[l]``, the activation's ``scratch``; when ``l2 > 0``, ``rates``
     (``fnn.stages.decay_rates`` for ``m``) and ``decay``, the L2 term's flat scratch; ``grad``, the flat gradient (zero where nothing
     writes), and ``grads``, its per-layer ``(dW, db, [dW; db])`` views.
 

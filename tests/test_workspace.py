@@ -75,11 +75,13 @@ def test_kernels_in_a_reused_workspace_give_the_fresh_results_bit_for_bit(net, d
 def test_tall_batches_through_narrow_layers_run_in_column_order_with_their_biases_in_the_products():
     pl = plan(NETS[1])  # 3-5-4-3, widest 5
     assert order(pl, 19) == "C" and order(pl, 20) == "F"
-    assert augmented(pl, 19) == (False, False, False) and augmented(pl, 20) == (False, True, True)
-    assert augmented(plan(NETS[3]), 100) == (False, False)  # its second layer has no bias
+    assert augmented(pl, 19) == (False, False, False) and augmented(pl, 20) == (True, True, True)
+    assert augmented(plan(NETS[3]), 100) == (True, False)  # its second layer has no bias
+    assert augmented(plan(fnn.network([6, 2, 1])), 100) == (False, True)  # copying X would cost more than its bias add
     ws = Workspace(pl, 20, np.dtype(np.float64))
-    assert all(a.flags.f_contiguous for a in ws.Z + ws.A + ws.dA)
-    assert ws.blocks[2] is None and all(np.shares_memory(b, a) and (b[:, -1] == 1).all() for a, b in zip(ws.A[:2], ws.blocks[:2]))
+    assert all(a.flags.f_contiguous for a in ws.Z + ws.A + ws.dA + ws.blocks)
+    assert [b.shape for b in ws.blocks] == [(20, 4), (20, 6), (20, 5)] and all((b[:, -1] == 1).all() for b in ws.blocks)
+    assert all(np.shares_memory(b, a) for a, b in zip(ws.A[:2], ws.blocks[1:])) and not np.shares_memory(ws.A[2], ws.blocks[2])
     X, Y = data(NETS[1], m=20)
     net_A, cache = fnn.forward(NETS[1], fnn.init_params(NETS[1], seed=1), X)
     assert net_A.shape == (20, 3) and cache.layers[1].A.shape == (20, 4)  # the API's shapes whatever the order
