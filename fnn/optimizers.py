@@ -94,15 +94,16 @@ def _rate(schedule) -> Callable[[int], float]:
     return lambda k: rate_at(schedule, k)
 
 
-def _scaled(a: np.ndarray, c: float) -> np.ndarray:
-    """``c * a`` in a fresh array."""
-    return np.multiply(a, c, out=empty(a.shape, a.dtype))
+def _scratch(a: np.ndarray) -> np.ndarray:
+    """A writable array like ``a`` for an update's intermediate values (one per update)."""
+    return empty(a.shape, a.dtype)
 
 
-def _average(beta: float, old: np.ndarray, new: np.ndarray, new_is_scratch: bool = False) -> np.ndarray:
-    """``beta * old + (1 - beta) * new``, fresh and read-only (``new`` scaled in place when it is scratch)."""
-    avg = _scaled(old, beta)
-    avg += np.multiply(new, 1 - beta, out=new if new_is_scratch else empty(new.shape, new.dtype))
+def _average(beta: float, old: np.ndarray, new: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+    """``beta * old + (1 - beta) * new``, fresh and read-only; ``scratch`` (shaped like ``old``, may be ``new``)
+    is overwritten."""
+    avg = np.multiply(old, beta, out=empty(old.shape, old.dtype))
+    avg += np.multiply(new, 1 - beta, out=scratch)
     return readonly(avg)
 
 
@@ -124,7 +125,7 @@ def momentum(learning_rate, beta: float = 0.9) -> Optimizer:
     beta = checks.real("beta", beta, minimum=0.0)
 
     def apply(p, g, state):
-        v = _average(beta, state.velocity, g)
+        v = _average(beta, state.velocity, g, _scratch(g))
         return descend(p, v, rate(state.count)), MomentumState(state.count + 1, v)
 
     init = lambda params: MomentumState(0, _zeros(params))  # noqa: E731
@@ -139,8 +140,9 @@ def rmsprop(learning_rate, beta: float = 0.9, eps: float = 1e-8) -> Optimizer:
     eps = checks.real("eps", eps, positive=True)
 
     def apply(p, g, state):
-        s = _average(beta, state.square, np.multiply(g, g, out=empty(g.shape, g.dtype)), new_is_scratch=True)
-        step = np.sqrt(s, out=empty(s.shape, s.dtype))
+        step = np.multiply(g, g, out=_scratch(g))
+        s = _average(beta, state.square, step, step)
+        np.sqrt(s, out=step)
         step += eps
         np.divide(g, step, out=step)
         return descend(p, step, rate(state.count)), RmspropState(state.count + 1, s)
@@ -164,10 +166,11 @@ def adam(learning_rate=1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: floa
 
     def apply(p, g, state):
         t = state.count + 1
-        mu = _average(beta1, state.mu, g)
-        nu = _average(beta2, state.nu, np.multiply(g, g, out=empty(g.shape, g.dtype)), new_is_scratch=True)
+        step = _scratch(g)  # the intermediates, one after the other
+        mu = _average(beta1, state.mu, g, step)
+        nu = _average(beta2, state.nu, np.multiply(g, g, out=step), step)
         root = math.sqrt(1 - beta2**t)
-        step = np.sqrt(nu, out=empty(nu.shape, nu.dtype))
+        np.sqrt(nu, out=step)
         step += eps * root
         np.divide(mu, step, out=step)
         return descend(p, step, rate(state.count) * root / (1 - beta1**t)), AdamState(t, mu, nu)
