@@ -95,14 +95,6 @@ def _out(out: np.ndarray | None, like: np.ndarray) -> np.ndarray:
     return empty_like(like) if out is None else out
 
 
-def _one_plus_exp(Z: np.ndarray, E: np.ndarray, U: np.ndarray) -> np.ndarray:
-    """``E = exp(clip(Z, ±exp_floor))`` and ``U = 1 + E``; returns ``U``."""
-    c = consts(Z.dtype)
-    _clip(Z, c.lo, c.hi, out=E)
-    np.exp(E, out=E)
-    return np.add(E, c.one, out=U)
-
-
 def sigmoid(Z: np.ndarray, out: np.ndarray | None = None, aux: np.ndarray | None = None) -> np.ndarray:
     """``E / (1 + E)`` with ``E = exp(Z)``, ``Z`` kept inside ``±exp_floor`` (no overflow, no
     underflow); ``aux`` keeps ``U = 1 + E`` for the vjp.
@@ -110,16 +102,20 @@ def sigmoid(Z: np.ndarray, out: np.ndarray | None = None, aux: np.ndarray | None
     >>> np.round(sigmoid(np.array([0.0, -1000.0, 1000.0])), 6).tolist()
     [0.5, 0.0, 1.0]
     """
-    E = _out(out, Z)
-    U = _one_plus_exp(Z, E, _out(aux, Z))
+    c = consts(Z.dtype)
+    E = _clip(Z, c.lo, c.hi, out=empty_like(Z) if out is None else out)
+    np.exp(E, out=E)
+    U = np.add(E, c.one, out=empty_like(Z) if aux is None else aux)
     return np.divide(E, U, out=E)
 
 
 def _sigmoid_vjp(dA, Z, A, out=None, aux=None):
     """``dA * A * (1 - A) = dA * A / U``, as ``1 - A = 1 / U`` (``U = 1 + exp(Z)``, from ``aux`` or afresh)."""
-    U = aux if aux is not None else _one_plus_exp(Z, empty_like(Z), empty_like(Z))
-    np.divide(A, U, out=U)
-    return np.multiply(dA, U, out=_out(out, A))
+    if aux is None:
+        aux = empty_like(Z)
+        sigmoid(Z, empty_like(Z), aux)
+    np.divide(A, aux, out=aux)
+    return np.multiply(dA, aux, out=empty_like(A) if out is None else out)
 
 
 def _relu(Z, out=None, aux=None):
