@@ -16,6 +16,7 @@ sizes (the default test run uses it; its numbers mean nothing).
 from __future__ import annotations
 
 import argparse
+import math
 import resource
 import statistics
 import sys
@@ -295,6 +296,59 @@ def run_tutorial_xor(w, X, y, pairs, epochs):
     return [(weights1, np.zeros(weights1.shape[1])), (weights2, np.zeros(1))]
 
 
+def run_hand(w, X, y, pairs, epochs):
+    """W5's training step written out by hand for its one network: fnn's own operations on
+    preallocated scratch and fnn's records (new ``Params``, ``SgdState`` and ``TrainState``, the
+    finiteness checks of the cost and the new params), one pure step per iteration, the losses
+    kept as ``fit`` keeps them. It ends where fnn does, bit for bit; what fnn takes beyond it is the
+    cost of its generic kernels and stages on this network."""
+    from fnn.activations import _clip, consts
+    from fnn.optimizers import SgdState
+
+    net, dtype, m = network(w), np.dtype(w.dtype), X.shape[0]
+    opt, c, lr, half = fnn.sgd(w.lr), consts(dtype), np.array(w.lr, dtype), np.array(0.5, dtype)
+    Y = fnn.targets(net, y).astype(dtype)
+    Z1, A1, U1, dZ1 = (np.empty((m, 4), dtype) for _ in range(4))
+    Z2, A2, U2, D, dZ2 = (np.empty((m, 1), dtype) for _ in range(5))
+    grad, unit = np.zeros(net.n_params, dtype), np.ones(net.n_params, dtype)
+    dW1, dW2 = grad[:12].reshape(3, 4), grad[16:20].reshape(4, 1)
+
+    def sigmoid(Z, A, U):
+        _clip(Z, c.lo, c.hi, out=A)
+        np.exp(A, out=A)
+        np.add(A, c.one, out=U)
+        np.divide(A, U, out=A)
+
+    def step(state):
+        p = state.params.flat
+        W1, W2 = p[:12].reshape(3, 4), p[16:20].reshape(4, 1)
+        sigmoid(np.dot(X, W1, out=Z1), A1, U1)
+        sigmoid(np.dot(A1, W2, out=Z2), A2, U2)
+        J = np.vdot(np.subtract(A2, Y, out=D), D)
+        if not math.isfinite(J):
+            raise fnn.DivergenceError(state.step, state, float(J))
+        np.divide(np.subtract(A2, Y, out=dZ2), half, out=dZ2)
+        np.multiply(dZ2, np.divide(A2, U2, out=U2), out=dZ2)
+        np.dot(A1.T, dZ2, out=dW2)
+        np.dot(dZ2, W2.T, out=dZ1)
+        np.multiply(dZ1, np.divide(A1, U1, out=U1), out=dZ1)
+        np.dot(X.T, dZ1, out=dW1)
+        new = np.multiply(grad, lr, out=np.empty_like(p))
+        np.subtract(p, new, out=new)
+        if not math.isfinite(np.vdot(new, unit)):
+            raise fnn.DivergenceError(state.step, state, float(J))
+        params = fnn.Params.from_flat(new, net.shapes)
+        return fnn.TrainState(params, SgdState(state.opt_state.count + 1), state.step + 1, J, optimizer=opt)
+
+    state = fnn.init_state(fnn.Params(tuple(fnn.LayerParams(W, b) for W, b in pairs)), opt)
+    losses = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(epochs):
+            state = step(state)
+            losses.append(float(state.loss))
+    return [(layer.W, layer.b) for layer in state.params.layers]
+
+
 def sklearn_model(w, X, y, pairs, epochs, shuffle):
     """An ``MLPClassifier`` primed with one untimed iteration, then given the initial weights."""
     from sklearn.exceptions import ConvergenceWarning
@@ -471,8 +525,9 @@ def gemm_rate(dtype: type, n: int = 1024, reps: int = 5) -> float:
     return 2.0 * n**3 / best / 1e9
 
 
-CONTENDERS = {"tutorial": run_tutorial, "document": run_document, "fnn": run_fnn, "sklearn": run_sklearn, "torch": run_torch}
-DOCUMENT_CODE = ("W2", "W5")
+CONTENDERS = {"tutorial": run_tutorial, "document": run_document, "hand": run_hand, "fnn": run_fnn, "sklearn": run_sklearn,
+              "torch": run_torch}
+ONLY_FOR = {"document": ("W2", "W5"), "hand": ("W5",)}  # contenders written for some workloads only
 
 
 def tolerance(w: Workload, name: str) -> float:
@@ -491,7 +546,7 @@ def bench(w: Workload, names: list[str], repeats: int, quick: bool) -> dict:
     runs = {}
     for name in names:
         run = CONTENDERS[name]
-        if name == "document" and w.id not in DOCUMENT_CODE:
+        if w.id not in ONLY_FOR.get(name, (w.id,)):
             continue
         if name == "sklearn":
             if w.id == "W5":
@@ -593,7 +648,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
             torch.set_num_threads(args.threads)
     repeats = args.repeats or (1 if args.quick else 3)
-    names = ["tutorial", "document", "fnn"] + [n for n, off in (("sklearn", args.no_sklearn), ("torch", args.no_torch)) if not off]
+    names = ["tutorial", "document", "hand", "fnn"] + [n for n, off in (("sklearn", args.no_sklearn), ("torch", args.no_torch)) if not off]
     names = available(names)
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     rows = []
@@ -610,7 +665,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     print(table(rows, names))
     print("\n* W5 scikit-learn: closest configuration it has (biases, log-loss), not the same math; not checked.")
     print("tutorial: the seed documents' generic L-layer style (dicts, columns, cost every step); document: the"
-          " document's own code for that one network, where it has one (W2: 001, W5: 004 ch. 1).")
+          " document's own code for that one network, where it has one (W2: 001, W5: 004 ch. 1); hand: W5's step"
+          " written out by hand with fnn's operations and records (fnn's result bit for bit), so hand / fnn is what"
+          " fnn's generic kernels and stages cost there.")
     return rows
 
 

@@ -24,11 +24,22 @@ def test_quick_run_checks_and_times_every_workload(capsys):
     assert [r["workload"].name for r in rows] == ["W1", "W2", "W3", "W4", "W5", "W1 f32", "W4 f32"]
     for row in rows:
         assert {"tutorial", "fnn"} <= set(row["times"]) and all(t > 0 for t in row["times"].values())
+        assert ("hand" in row["times"]) == (row["workload"].id == "W5")
     assert rows[3]["floor"] > 0
     out = capsys.readouterr().out
     assert "| W4 f32 | s/epoch |" in out and "GEMM floor" in out and "this machine's GEMM:" in out
     floor_rate, machine, n = rows[3]["gflops"]
     assert floor_rate > 0 and machine > 0 and n == 256
+
+
+def test_the_hand_written_w5_step_ends_where_fnn_does_bit_for_bit():
+    bench = load_benchmark()
+    w = bench.WORKLOADS[4]
+    X, y = bench.load(w)
+    hand = bench.run_hand(w, X, y, bench.initial_pairs(w), 50)
+    ours = bench.run_fnn(w, X, y, bench.initial_pairs(w), 50)
+    assert all(np.array_equal(a, b) for pa, pb in zip(hand, ours) for a, b in zip(pa, pb))
+    assert not np.array_equal(hand[0][0], bench.initial_pairs(w)[0][0])  # it trained
 
 
 def test_epoch_flops_count_the_floors_products():
