@@ -19,7 +19,7 @@ import attrs
 import numpy as np
 
 from fnn import checks
-from fnn.buffers import empty
+from fnn.buffers import empty_like
 from fnn.records import Optimizer, Params, Refrozen, frozen_array, readonly
 from fnn.schedules import as_schedule, constant, rate_at
 from fnn.stages import descend, flat_pair
@@ -94,15 +94,10 @@ def _rate(schedule) -> Callable[[int], float]:
     return lambda k: rate_at(schedule, k)
 
 
-def _scratch(a: np.ndarray) -> np.ndarray:
-    """A writable array like ``a`` for an update's intermediate values (one per update)."""
-    return empty(a.shape, a.dtype)
-
-
 def _average(beta: float, old: np.ndarray, new: np.ndarray, scratch: np.ndarray) -> np.ndarray:
     """``beta * old + (1 - beta) * new``, fresh and read-only; ``scratch`` (shaped like ``old``, may be ``new``)
     is overwritten."""
-    avg = np.multiply(old, beta, out=empty(old.shape, old.dtype))
+    avg = np.multiply(old, beta, out=empty_like(old))
     avg += np.multiply(new, 1 - beta, out=scratch)
     return readonly(avg)
 
@@ -125,7 +120,7 @@ def momentum(learning_rate, beta: float = 0.9) -> Optimizer:
     beta = checks.real("beta", beta, minimum=0.0)
 
     def apply(p, g, state):
-        v = _average(beta, state.velocity, g, _scratch(g))
+        v = _average(beta, state.velocity, g, empty_like(g))
         return descend(p, v, rate(state.count)), MomentumState(state.count + 1, v)
 
     init = lambda params: MomentumState(0, _zeros(params))  # noqa: E731
@@ -140,7 +135,7 @@ def rmsprop(learning_rate, beta: float = 0.9, eps: float = 1e-8) -> Optimizer:
     eps = checks.real("eps", eps, positive=True)
 
     def apply(p, g, state):
-        step = np.multiply(g, g, out=_scratch(g))
+        step = np.multiply(g, g, out=empty_like(g))
         s = _average(beta, state.square, step, step)
         np.sqrt(s, out=step)
         step += eps
@@ -166,7 +161,7 @@ def adam(learning_rate=1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: floa
 
     def apply(p, g, state):
         t = state.count + 1
-        step = _scratch(g)  # the intermediates, one after the other
+        step = empty_like(g)  # the intermediates, one after the other
         mu = _average(beta1, state.mu, g, step)
         nu = _average(beta2, state.nu, np.multiply(g, g, out=step), step)
         root = math.sqrt(1 - beta2**t)
