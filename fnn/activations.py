@@ -103,9 +103,9 @@ def sigmoid(Z: np.ndarray, out: np.ndarray | None = None, aux: np.ndarray | None
     [0.5, 0.0, 1.0]
     """
     c = consts(Z.dtype)
-    E = _clip(Z, c.lo, c.hi, out=empty_like(Z) if out is None else out)
+    E = _clip(Z, c.lo, c.hi, out=_out(out, Z))
     np.exp(E, out=E)
-    U = np.add(E, c.one, out=empty_like(Z) if aux is None else aux)
+    U = np.add(E, c.one, out=_out(aux, Z))
     return np.divide(E, U, out=E)
 
 
@@ -115,7 +115,7 @@ def _sigmoid_vjp(dA, Z, A, out=None, aux=None):
         aux = empty_like(Z)
         sigmoid(Z, empty_like(Z), aux)
     np.divide(A, aux, out=aux)
-    return np.multiply(dA, aux, out=empty_like(A) if out is None else out)
+    return np.multiply(dA, aux, out=_out(out, A))
 
 
 def _relu(Z, out=None, aux=None):
