@@ -71,9 +71,10 @@ class Workspace:
 
     Per layer ``l`` of width ``n``: ``Z[l]``, ``A[l]`` and ``dA[l]``, all ``(m, n)`` in the memory
     order ``order`` picks for ``m``; ``blocks[l]``, layer ``l``'s input block when it is
-    ``augmented`` (``aug``, see ``outputs``); ``aux[l]``, the activation's ``scratch``; when ``l2 > 0``, ``rates``
-    (``fnn.stages.decay_rates`` for ``m``) and ``decay``, the L2 term's flat scratch; ``grad``, the flat gradient (zero where nothing
-    writes), and ``grads``, its per-layer ``(dW, db, [dW; db])`` views.
+    ``augmented`` (``aug``, see ``outputs``); ``aux[l]``, the activation's ``scratch``; when
+    ``l2 > 0``, ``rates`` (``decay_rates`` for ``m``) and ``decay``, the L2 term's flat scratch;
+    ``grad``, the flat gradient (zero where nothing writes), and ``grads``, its per-layer
+    ``(dW, db, [dW; db])`` views.
 
     While lent to a training step it also carries that step from stage to stage: the ``state``
     it started from, the batch ``X``, ``Y``, the params' ``pairs``, the ``loss`` and the
