@@ -485,6 +485,16 @@ def timed(runs: dict[str, Callable], w, X, y, repeats) -> dict[str, tuple[float,
     return {name: (statistics.median(times[name]), faults[name]) for name in runs}
 
 
+def best_product_time(P: np.ndarray, Q: np.ndarray, reps: int) -> float:
+    """The best of ``reps`` timings of ``P @ Q`` into one preallocated array, in seconds."""
+    out, best = np.empty((P.shape[0], Q.shape[1]), np.result_type(P, Q)), np.inf
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        np.matmul(P, Q, out=out)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def gemm_floor(w: Workload, m: int, reps: int = 5) -> float:
     """Seconds per epoch: the best measured time of every matrix product of a step, at its exact
     shape and layout (``Z = A_prev @ W``, ``dW = A_prev.T @ dZ``, ``dA_prev = dZ @ W.T``), summed."""
@@ -496,14 +506,7 @@ def gemm_floor(w: Workload, m: int, reps: int = 5) -> float:
         for i, (a, b) in enumerate(zip(w.sizes, w.sizes[1:])):
             A_prev, W, dZ = (rng.standard_normal(s).astype(w.dtype) for s in ((r, a), (a, b), (r, b)))
             products = [(A_prev, W), (A_prev.T, dZ)] + ([(dZ, W.T)] if i else [])
-            for P, Q in products:
-                out = np.empty((P.shape[0], Q.shape[1]), w.dtype)
-                best = np.inf
-                for _ in range(reps):
-                    t0 = time.perf_counter()
-                    np.matmul(P, Q, out=out)
-                    best = min(best, time.perf_counter() - t0)
-                step += best
+            step += sum(best_product_time(P, Q, reps) for P, Q in products)
         total += step * rows.count(r)
     return total
 
@@ -517,12 +520,7 @@ def gemm_rate(dtype: type, n: int = 1024, reps: int = 5) -> float:
     """This machine's GEMM figure: GFLOP/s of the best of ``reps`` ``(n, n) @ (n, n)`` products in ``dtype``."""
     rng = np.random.default_rng(0)
     P, Q = (rng.standard_normal((n, n)).astype(dtype) for _ in range(2))
-    out, best = np.empty((n, n), dtype), np.inf
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        np.matmul(P, Q, out=out)
-        best = min(best, time.perf_counter() - t0)
-    return 2.0 * n**3 / best / 1e9
+    return 2.0 * n**3 / best_product_time(P, Q, reps) / 1e9
 
 
 CONTENDERS = {"tutorial": run_tutorial, "document": run_document, "hand": run_hand, "fnn": run_fnn, "sklearn": run_sklearn,
