@@ -119,6 +119,15 @@ def evaluator(net: Network, validation: Any, dtype: np.dtype) -> Callable[[Train
     return evaluate
 
 
+def fold_with_losses(step: Callable, batches: Iterable, state: TrainState) -> tuple[TrainState, list[float]]:
+    """The state after folding ``step`` over ``batches`` and each step's loss, holding only the latest state."""
+    trail = accumulate(step, batches, state)
+    state, losses = next(trail), []
+    for state in trail:
+        losses.append(float(state.loss))
+    return state, losses
+
+
 def epoch_scan(step: Callable, epoch_batches: Callable[[int], Iterable], epochs: Iterable[int], state: TrainState,
                evaluate: Callable[[TrainState], tuple[float, float]], rate: Callable[[int], float],
                min_delta: float = 0.0) -> Iterator[Epoch]:
@@ -126,10 +135,7 @@ def epoch_scan(step: Callable, epoch_batches: Callable[[int], Iterable], epochs:
 
     def run(prev: Epoch, e: int) -> Epoch:
         lr = rate(prev.state.step)
-        trail = accumulate(step, epoch_batches(e), prev.state)
-        state, losses = next(trail), []
-        for state in trail:  # only the latest state is held
-            losses.append(float(state.loss))
+        state, losses = fold_with_losses(step, epoch_batches(e), prev.state)
         val_loss, val_acc = evaluate(state)
         row = (e, float(np.mean(losses)) if losses else math.nan, val_loss, val_acc, lr)
         if val_loss < prev.best_loss - min_delta:

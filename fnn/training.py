@@ -17,7 +17,7 @@ from toolz import accumulate, compose_left
 
 from fnn import checks
 from fnn.buffers import empty, ones
-from fnn.history import evaluator, fit_by_epoch
+from fnn.history import evaluator, fit_by_epoch, fold_with_losses
 from fnn.init import init_params
 from fnn.labels import targets
 from fnn.optimizers import sgd
@@ -324,10 +324,6 @@ def fit(
         X, Y = freeze_input(X), freeze_input(Y)
         return fit_by_epoch(optimizer, quietly(step), lambda e: _batches(X, Y, batch_size, 1, seed, e), first, epochs, state,
                             evaluator(net, validation, dtype), early_stopping, checks.flag("progress", progress))
-    trail = scan(step, _batches(X, Y, batch_size, epochs, seed, first), state)
-    final = next(trail)
-    losses = []
     with quiet():  # once around the fold instead of once per step
-        for final in trail:
-            losses.append(float(final.loss))
+        final, losses = fold_with_losses(step, _batches(X, Y, batch_size, epochs, seed, first), state)
     return FitResult(final, np.asarray(losses, dtype=np.float64))
