@@ -30,6 +30,10 @@ class Activation:
     shaped like ``Z`` unless the activation says otherwise) that ``fn`` may fill and the ``vjp``
     (or the loss) of the same ``Z`` then reads: a training step's workspace passes the same one to
     each. Without it each computes what it needs afresh, to the same bits.
+
+    ``ops``, ``vjp_ops`` (keyword only, optional): the same as lists of ``Op`` with every array
+    bound, ``ops(Z, out, aux)``, ``vjp_ops(dA, Z, A, out, aux)`` (``out`` given, ``aux`` may be
+    None), which ``fn`` and ``vjp`` run (see ``from_ops``) and a training step binds once.
     """
 
     name: str
@@ -37,6 +41,42 @@ class Activation:
     vjp: Callable[..., np.ndarray]
     elementwise: bool = True
     scratch: Callable[[tuple, np.dtype], object] = np.empty
+    ops: Callable[..., list] | None = attrs.field(default=None, kw_only=True)
+    vjp_ops: Callable[..., list] | None = attrs.field(default=None, kw_only=True)
+
+    @classmethod
+    def from_ops(cls, name: str, ops: Callable[..., list], vjp_ops: Callable[..., list]) -> Activation:
+        """The element-wise activation whose ``fn`` and ``vjp`` run ``ops`` and ``vjp_ops``."""
+
+        def fn(Z, out=None, aux=None):
+            out = _out(out, Z)
+            run(ops(Z, out, aux))
+            return out
+
+        def vjp(dA, Z, A, out=None, aux=None):
+            out = _out(out, Z)
+            run(vjp_ops(dA, Z, A, out, aux))
+            return out
+
+        return cls(name, fn, vjp, ops=ops, vjp_ops=vjp_ops)
+
+    def forward_ops(self, Z: np.ndarray, out: np.ndarray, aux) -> list:
+        """``fn(Z, out, aux)`` as a list of ``Op``."""
+        return self.ops(Z, out, aux) if self.ops is not None else [(self.fn, (Z, out, aux))]
+
+    def backward_ops(self, dA: np.ndarray, Z: np.ndarray, A: np.ndarray, out: np.ndarray, aux) -> list:
+        """``vjp(dA, Z, A, out, aux)`` as a list of ``Op``."""
+        return self.vjp_ops(dA, Z, A, out, aux) if self.vjp_ops is not None else [(self.vjp, (dA, Z, A, out, aux))]
+
+
+Op = tuple
+"""``(f, args)``: one array operation with every array it reads and writes bound, run as ``f(*args)``."""
+
+
+def run(ops) -> None:
+    """Run each ``(f, args)`` of ``ops`` in order: ``f(*args)``."""
+    for f, args in ops:
+        f(*args)
 
 
 _EXP_FLOOR = {np.dtype(t): float(np.log(np.finfo(t).tiny)) + 1.0 for t in (np.float16, np.float32, np.float64)}
@@ -95,74 +135,75 @@ def _out(out: np.ndarray | None, like: np.ndarray) -> np.ndarray:
     return empty_like(like) if out is None else out
 
 
+def _sigmoid_ops(Z, E, U=None):
+    """``E / (1 + E)`` into ``E`` with ``E = exp(Z)``, ``Z`` kept inside ``±exp_floor`` (no overflow,
+    no underflow); ``U = 1 + E`` (fresh when None) is kept for the vjp."""
+    c = consts(Z.dtype)
+    U = _out(U, Z)
+    return [(_clip, (Z, c.lo, c.hi, E)), (np.exp, (E, E)), (np.add, (E, c.one, U)), (np.divide, (E, U, E))]
+
+
+def _sigmoid_vjp_ops(dA, Z, A, out, aux=None):
+    """``dA * A * (1 - A) = dA * A / U``, as ``1 - A = 1 / U`` (``U = 1 + exp(Z)``, from ``aux`` or afresh)."""
+    ops = [] if aux is not None else _sigmoid_ops(Z, empty_like(Z), aux := empty_like(Z))
+    return ops + [(np.divide, (A, aux, aux)), (np.multiply, (dA, aux, out))]
+
+
+def _relu_ops(Z, out, aux=None):
+    """``max(Z, 0)``, as ``clip(Z, 0, inf)``."""
+    c = consts(Z.dtype)
+    return [(_clip, (Z, c.zero, c.inf, out))]
+
+
+def _relu_vjp_ops(dA, Z, A, out, aux=None):
+    """``dA * (Z > 0)``, with the mask as a float array (a boolean index is several times slower)."""
+    M = _out(aux, Z)
+    return [(np.greater, (Z, consts(Z.dtype).zero, M)), (np.multiply, (dA, M, out))]
+
+
+def _maximum(a, b, out):
+    """``np.maximum`` with ``out`` (which it no longer takes by position)."""
+    return np.maximum(a, b, out=out)
+
+
+def _leaky_relu_ops(Z, out, aux=None):
+    """``max(Z, LEAKY_SLOPE * Z)``: ``Z`` where ``Z > 0``, else ``LEAKY_SLOPE * Z``."""
+    return [(np.multiply, (Z, consts(Z.dtype).slope, out)), (_maximum, (Z, out, out))]
+
+
+def _leaky_relu_vjp_ops(dA, Z, A, out, aux=None):
+    """``dA * max(Z > 0, LEAKY_SLOPE)``."""
+    c, M = consts(Z.dtype), _out(aux, Z)
+    return [(np.greater, (Z, c.zero, M)), (_maximum, (M, c.slope, M)), (np.multiply, (dA, M, out))]
+
+
+def _tanh_ops(Z, out, aux=None):
+    return [(np.tanh, (Z, out))]
+
+
+def _tanh_vjp_ops(dA, Z, A, out, aux=None):
+    """``dA * (1 - A^2)``."""
+    T = _out(aux, A)
+    return [(np.multiply, (A, A, T)), (np.subtract, (consts(A.dtype).one, T, T)), (np.multiply, (dA, T, out))]
+
+
+def _identity_ops(Z, out, aux=None):
+    return [(np.copyto, (out, Z))]
+
+
+def _identity_vjp_ops(dA, Z, A, out, aux=None):
+    return _identity_ops(dA, out)
+
+
 def sigmoid(Z: np.ndarray, out: np.ndarray | None = None, aux: np.ndarray | None = None) -> np.ndarray:
-    """``E / (1 + E)`` with ``E = exp(Z)``, ``Z`` kept inside ``±exp_floor`` (no overflow, no
-    underflow); ``aux`` keeps ``U = 1 + E`` for the vjp.
+    """``1 / (1 + exp(-Z))``, computed as ``_sigmoid_ops`` says, into ``out`` or a fresh array.
 
     >>> np.round(sigmoid(np.array([0.0, -1000.0, 1000.0])), 6).tolist()
     [0.5, 0.0, 1.0]
     """
-    c = consts(Z.dtype)
-    E = _clip(Z, c.lo, c.hi, out=_out(out, Z))
-    np.exp(E, out=E)
-    U = np.add(E, c.one, out=_out(aux, Z))
-    return np.divide(E, U, out=E)
-
-
-def _sigmoid_vjp(dA, Z, A, out=None, aux=None):
-    """``dA * A * (1 - A) = dA * A / U``, as ``1 - A = 1 / U`` (``U = 1 + exp(Z)``, from ``aux`` or afresh)."""
-    if aux is None:
-        aux = empty_like(Z)
-        sigmoid(Z, empty_like(Z), aux)
-    np.divide(A, aux, out=aux)
-    return np.multiply(dA, aux, out=_out(out, A))
-
-
-def _relu(Z, out=None, aux=None):
-    """``max(Z, 0)``, as ``clip(Z, 0, inf)``."""
-    c = consts(Z.dtype)
-    return _clip(Z, c.zero, c.inf, out=_out(out, Z))
-
-
-def _relu_vjp(dA, Z, A, out=None, aux=None):
-    """``dA * (Z > 0)``, with the mask as a float array (a boolean index is several times slower)."""
-    M = np.greater(Z, consts(Z.dtype).zero, out=_out(aux, Z))
-    return np.multiply(dA, M, out=_out(out, Z))
-
-
-def _leaky_relu(Z, out=None, aux=None):
-    """``max(Z, LEAKY_SLOPE * Z)``: ``Z`` where ``Z > 0``, else ``LEAKY_SLOPE * Z``."""
-    out = np.multiply(Z, consts(Z.dtype).slope, out=_out(out, Z))
-    return np.maximum(Z, out, out=out)
-
-
-def _leaky_relu_vjp(dA, Z, A, out=None, aux=None):
-    """``dA * max(Z > 0, LEAKY_SLOPE)``."""
-    c = consts(Z.dtype)
-    M = np.greater(Z, c.zero, out=_out(aux, Z))
-    np.maximum(M, c.slope, out=M)
-    return np.multiply(dA, M, out=_out(out, Z))
-
-
-def _tanh(Z, out=None, aux=None):
-    return np.tanh(Z, out=_out(out, Z))
-
-
-def _tanh_vjp(dA, Z, A, out=None, aux=None):
-    """``dA * (1 - A^2)``."""
-    T = np.multiply(A, A, out=_out(aux, A))
-    np.subtract(consts(A.dtype).one, T, out=T)
-    return np.multiply(dA, T, out=_out(out, A))
-
-
-def _identity(Z, out=None, aux=None):
-    out = _out(out, Z)
-    np.copyto(out, Z)
-    return out
-
-
-def _identity_vjp(dA, Z, A, out=None, aux=None):
-    return _identity(dA, out)
+    E = _out(out, Z)
+    run(_sigmoid_ops(Z, E, aux))
+    return E
 
 
 NARROW = 4
@@ -187,7 +228,8 @@ def row_max(Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 def inner(a: np.ndarray, b: np.ndarray) -> float:
     """``sum(a * b)`` as one BLAS dot, read in memory order when both are F-ordered (``np.vdot``
     would copy them into C order first)."""
-    if a.flags.f_contiguous and b.flags.f_contiguous and not (a.flags.c_contiguous and b.flags.c_contiguous):
+    fa, fb = a.flags, b.flags
+    if fa.f_contiguous and fb.f_contiguous and not (fa.c_contiguous and fb.c_contiguous):
         return np.vdot(a.T, b.T)
     return np.vdot(a, b)
 
@@ -219,7 +261,7 @@ def log_sigmoid_pair(Z: np.ndarray) -> np.ndarray:
     np.negative(T, out=T)
     np.exp(T, out=T)
     np.log1p(T, out=T)
-    T += _relu(Z)
+    T += _clip(Z, consts(dtype).zero, consts(dtype).inf, out=empty_like(Z))  # relu(Z)
     return T
 
 
@@ -259,11 +301,11 @@ def _softmax_vjp(dA, Z, A, out=None, aux=None):
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
-        Activation("sigmoid", sigmoid, _sigmoid_vjp),
-        Activation("relu", _relu, _relu_vjp),
-        Activation("leaky_relu", _leaky_relu, _leaky_relu_vjp),
-        Activation("tanh", _tanh, _tanh_vjp),
-        Activation("identity", _identity, _identity_vjp),
+        Activation.from_ops("sigmoid", _sigmoid_ops, _sigmoid_vjp_ops),
+        Activation.from_ops("relu", _relu_ops, _relu_vjp_ops),
+        Activation.from_ops("leaky_relu", _leaky_relu_ops, _leaky_relu_vjp_ops),
+        Activation.from_ops("tanh", _tanh_ops, _tanh_vjp_ops),
+        Activation.from_ops("identity", _identity_ops, _identity_vjp_ops),
         Activation("softmax", softmax, _softmax_vjp, elementwise=False, scratch=_softmax_scratch),
     )
 }

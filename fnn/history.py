@@ -119,23 +119,15 @@ def evaluator(net: Network, validation: Any, dtype: np.dtype) -> Callable[[Train
     return evaluate
 
 
-def fold_with_losses(step: Callable, batches: Iterable, state: TrainState) -> tuple[TrainState, list[float]]:
-    """The state after folding ``step`` over ``batches`` and each step's loss, holding only the latest state."""
-    trail = accumulate(step, batches, state)
-    state, losses = next(trail), []
-    for state in trail:
-        losses.append(float(state.loss))
-    return state, losses
-
-
-def epoch_scan(step: Callable, epoch_batches: Callable[[int], Iterable], epochs: Iterable[int], state: TrainState,
+def epoch_scan(fold_steps: Callable, epoch_batches: Callable[[int], Iterable], epochs: Iterable[int], state: TrainState,
                evaluate: Callable[[TrainState], tuple[float, float]], rate: Callable[[int], float],
                min_delta: float = 0.0) -> Iterator[Epoch]:
-    """Lazily yield an ``Epoch`` per epoch index in ``epochs``, each folding ``step`` over ``epoch_batches(e)``."""
+    """Lazily yield an ``Epoch`` per epoch index in ``epochs``, each ``fold_steps(epoch_batches(e), state)
+    -> (state, step losses)`` (``fnn.training.carry_fold``)."""
 
     def run(prev: Epoch, e: int) -> Epoch:
         lr = rate(prev.state.step)
-        state, losses = fold_with_losses(step, epoch_batches(e), prev.state)
+        state, losses = fold_steps(epoch_batches(e), prev.state)
         val_loss, val_acc = evaluate(state)
         row = (e, float(np.mean(losses)) if losses else math.nan, val_loss, val_acc, lr)
         if val_loss < prev.best_loss - min_delta:
@@ -168,7 +160,7 @@ def with_progress(epochs: Iterable[Epoch], total: int) -> Iterator[Epoch]:
             yield item
 
 
-def fit_by_epoch(optimizer: Optimizer, step: Callable, epoch_batches: Callable[[int], Iterable], start_epoch: int,
+def fit_by_epoch(optimizer: Optimizer, fold_steps: Callable, epoch_batches: Callable[[int], Iterable], start_epoch: int,
                  epochs: int, state: TrainState, evaluate: Callable, early_stopping: Patience | None,
                  progress: bool) -> FitResult:
     """Run ``epochs`` epochs from ``start_epoch``; ``FitResult`` with a ``History``, best state on early stop."""
@@ -178,7 +170,7 @@ def fit_by_epoch(optimizer: Optimizer, step: Callable, epoch_batches: Callable[[
     min_delta = early_stopping.min_delta if early_stopping is not None else 0.0
     epoch_range = range(start_epoch, start_epoch + epochs)
     trail = until_patience(
-        epoch_scan(step, epoch_batches, epoch_range, state, evaluate, learning_rate_of(optimizer), min_delta), early_stopping
+        epoch_scan(fold_steps, epoch_batches, epoch_range, state, evaluate, learning_rate_of(optimizer), min_delta), early_stopping
     )
     last, rows, losses = Epoch(state, best=state), [], []
     for last in with_progress(trail, epochs) if progress else trail:  # holds the latest and the best state only

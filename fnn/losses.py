@@ -13,19 +13,34 @@ from typing import Callable
 import attrs
 import numpy as np
 
-from fnn.activations import ACTIVATIONS, Activation, inner, log_sigmoid_pair, scalar, softmax_parts
+from fnn.activations import ACTIVATIONS, Activation, inner, log_sigmoid_pair, run, scalar, softmax_parts
 from fnn.buffers import empty, empty_like, ones
 
 
 @attrs.frozen
 class Loss:
-    """``cost(Z, A, Y, aux=None) -> J`` (data term; ``aux``: the output activation's scratch from the forward pass), ``grad(Z, A, Y, out=None) -> dJ/dA``; ``allowed`` output activations."""
+    """``cost(Z, A, Y, aux=None) -> J`` (data term; ``aux``: the output activation's scratch from
+    the forward pass); ``allowed`` output activations, of which ``fused`` take ``dZ = (A - Y) / m``.
+    ``divisor(m)``: the output delta starts as ``(A - Y) / divisor(m)``, which is ``dZ`` for a fused
+    pair and ``dJ/dA`` (``grad``) otherwise."""
 
     name: str
     cost: Callable[[np.ndarray, np.ndarray, np.ndarray], float]
-    grad: Callable[..., np.ndarray] | None
+    divisor: Callable[[int], float]
     allowed: frozenset[str]
     fused: frozenset[str] = frozenset()
+
+    def grad(self, Z: np.ndarray, A: np.ndarray, Y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``dJ/dA = (A - Y) / divisor(m)``, for a loss that is not only ever fused (MSE, SSE)."""
+        if self.allowed <= self.fused:
+            raise TypeError(f"{self.name}: its gradient is taken with respect to Z only (fused with {sorted(self.fused)})")
+        D = np.subtract(A, Y, out=empty_like(A) if out is None else out)
+        run(self.delta_ops(D))
+        return D
+
+    def delta_ops(self, D: np.ndarray) -> list:
+        """``D /= divisor(m)`` as a list of ``Op``."""
+        return [(np.divide, (D, scalar(self.divisor(D.shape[0]), D.dtype), D))]
 
 
 def _bce(Z, A, Y, aux=None):
@@ -58,10 +73,8 @@ def _sse(Z, A, Y, aux=None):
     return inner(D, D)
 
 
-def _scaled_diff(A, Y, d, out=None):
-    """``(A - Y) / d`` in ``out`` or a fresh array."""
-    D = _diff(A, Y, out)
-    return np.divide(D, scalar(d, D.dtype), out=D)
+def _rows(m: int) -> int:
+    return m
 
 
 _NOT_SOFTMAX = frozenset(ACTIVATIONS) - {"softmax"}
@@ -69,21 +82,28 @@ _NOT_SOFTMAX = frozenset(ACTIVATIONS) - {"softmax"}
 LOSSES: dict[str, Loss] = {
     loss.name: loss
     for loss in (
-        Loss("binary_cross_entropy", _bce, None, frozenset({"sigmoid"}), frozenset({"sigmoid"})),
-        Loss("categorical_cross_entropy", _cce, None, frozenset({"softmax"}), frozenset({"softmax"})),
-        Loss("mean_squared_error", _mse, lambda Z, A, Y, out=None: _scaled_diff(A, Y, Z.shape[0], out), _NOT_SOFTMAX),
-        Loss("sum_of_squares", _sse, lambda Z, A, Y, out=None: _scaled_diff(A, Y, 0.5, out), _NOT_SOFTMAX),
+        Loss("binary_cross_entropy", _bce, _rows, frozenset({"sigmoid"}), frozenset({"sigmoid"})),
+        Loss("categorical_cross_entropy", _cce, _rows, frozenset({"softmax"}), frozenset({"softmax"})),
+        Loss("mean_squared_error", _mse, _rows, _NOT_SOFTMAX),
+        Loss("sum_of_squares", _sse, lambda m: 0.5, _NOT_SOFTMAX),
     )
 }
 
 DEFAULT_LOSS = {"sigmoid": "binary_cross_entropy", "softmax": "categorical_cross_entropy"}
 
 
+def output_delta_ops(loss: Loss, activation: Activation, Z: np.ndarray, A: np.ndarray, D: np.ndarray, aux=None) -> list:
+    """What turns ``D = A - Y`` into ``dJ/dZ`` of the output layer, in place, as a list of ``Op``:
+    ``D /= divisor(m)``, then, unless the pair is fused, the activation's vjp (``aux``: its scratch
+    from the forward pass)."""
+    ops = loss.delta_ops(D)
+    return ops if activation.name in loss.fused else ops + activation.backward_ops(D, Z, A, D, aux)
+
+
 def output_delta(loss: Loss, activation: Activation, Z: np.ndarray, A: np.ndarray, Y: np.ndarray,
                  out: np.ndarray | None = None, aux: np.ndarray | None = None) -> np.ndarray:
     """``dJ/dZ`` of the output layer, in ``out`` or a fresh array: ``(A - Y)/m`` for a fused pair,
-    else ``vjp(grad(Z, A, Y))`` (``aux``: the activation's scratch from the forward pass)."""
-    if activation.name in loss.fused:
-        return _scaled_diff(A, Y, Z.shape[0], out)
-    D = loss.grad(Z, A, Y, out)
-    return activation.vjp(D, Z, A, D, aux)
+    else ``vjp(grad(Z, A, Y))`` (``output_delta_ops``)."""
+    D = _diff(A, Y, out)
+    run(output_delta_ops(loss, activation, Z, A, D, aux))
+    return D

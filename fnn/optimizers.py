@@ -59,13 +59,16 @@ class Kernel:
 
     ``p`` and ``g`` share a dtype; ``new p`` is a fresh writable vector, ``new state`` a record of
     ``state_type``. ``update`` wraps it with checks and records; ``fnn.train_step`` calls it directly.
-    ``borrows_grads`` (keyword only): ``apply`` keeps no reference to ``g`` (nor a view of it) in
-    what it returns, so ``train_step`` may hand it a gradient buffer that it fills again next step.
+    Keyword only: ``borrows_grads``: ``apply`` keeps no reference to ``g`` (nor a view of it) in
+    what it returns, so ``train_step`` may hand it a gradient buffer that it fills again next step;
+    ``fills``: ``apply(p, g, state, out)`` writes ``new p`` into ``out``, a writable vector like
+    ``p`` (not ``p`` itself), and returns it, so ``fit`` can alternate between two buffers.
     """
 
     state_type: type
-    apply: Callable[[np.ndarray, np.ndarray, Any], tuple[np.ndarray, Any]]
+    apply: Callable[..., tuple[np.ndarray, Any]]
     borrows_grads: bool = attrs.field(default=False, kw_only=True)
+    fills: bool = attrs.field(default=False, kw_only=True)
 
     def check(self, state: Any) -> Any:
         if not isinstance(state, self.state_type):
@@ -107,10 +110,10 @@ def sgd(learning_rate) -> Optimizer:
     schedule = as_schedule(learning_rate)
     rate = _rate(schedule)
 
-    def apply(p, g, state):
-        return descend(p, g, rate(state.count)), SgdState(state.count + 1)
+    def apply(p, g, state, out=None):
+        return descend(p, g, rate(state.count), out), SgdState(state.count + 1)
 
-    return _optimizer("sgd", {"learning_rate": schedule}, lambda params: SgdState(0), Kernel(SgdState, apply, borrows_grads=True))
+    return _optimizer("sgd", {"learning_rate": schedule}, lambda params: SgdState(0), Kernel(SgdState, apply, borrows_grads=True, fills=True))
 
 
 def momentum(learning_rate, beta: float = 0.9) -> Optimizer:
@@ -119,12 +122,12 @@ def momentum(learning_rate, beta: float = 0.9) -> Optimizer:
     rate = _rate(schedule)
     beta = checks.real("beta", beta, minimum=0.0)
 
-    def apply(p, g, state):
+    def apply(p, g, state, out=None):
         v = _average(beta, state.velocity, g, empty_like(g))
-        return descend(p, v, rate(state.count)), MomentumState(state.count + 1, v)
+        return descend(p, v, rate(state.count), out), MomentumState(state.count + 1, v)
 
     init = lambda params: MomentumState(0, _zeros(params))  # noqa: E731
-    return _optimizer("momentum", {"learning_rate": schedule, "beta": beta}, init, Kernel(MomentumState, apply, borrows_grads=True))
+    return _optimizer("momentum", {"learning_rate": schedule, "beta": beta}, init, Kernel(MomentumState, apply, borrows_grads=True, fills=True))
 
 
 def rmsprop(learning_rate, beta: float = 0.9, eps: float = 1e-8) -> Optimizer:
@@ -134,17 +137,17 @@ def rmsprop(learning_rate, beta: float = 0.9, eps: float = 1e-8) -> Optimizer:
     beta = checks.real("beta", beta, minimum=0.0)
     eps = checks.real("eps", eps, positive=True)
 
-    def apply(p, g, state):
+    def apply(p, g, state, out=None):
         step = np.multiply(g, g, out=empty_like(g))
         s = _average(beta, state.square, step, step)
         np.sqrt(s, out=step)
         step += eps
         np.divide(g, step, out=step)
-        return descend(p, step, rate(state.count)), RmspropState(state.count + 1, s)
+        return descend(p, step, rate(state.count), out), RmspropState(state.count + 1, s)
 
     init = lambda params: RmspropState(0, _zeros(params))  # noqa: E731
     hyper = {"learning_rate": schedule, "beta": beta, "eps": eps}
-    return _optimizer("rmsprop", hyper, init, Kernel(RmspropState, apply, borrows_grads=True))
+    return _optimizer("rmsprop", hyper, init, Kernel(RmspropState, apply, borrows_grads=True, fills=True))
 
 
 def adam(learning_rate=1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> Optimizer:
@@ -159,7 +162,7 @@ def adam(learning_rate=1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: floa
     beta2 = checks.real("beta2", beta2, minimum=0.0)
     eps = checks.real("eps", eps, positive=True)
 
-    def apply(p, g, state):
+    def apply(p, g, state, out=None):
         t = state.count + 1
         step = empty_like(g)  # the intermediates, one after the other
         mu = _average(beta1, state.mu, g, step)
@@ -168,14 +171,14 @@ def adam(learning_rate=1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: floa
         np.sqrt(nu, out=step)
         step += eps * root
         np.divide(mu, step, out=step)
-        return descend(p, step, rate(state.count) * root / (1 - beta1**t)), AdamState(t, mu, nu)
+        return descend(p, step, rate(state.count) * root / (1 - beta1**t), out), AdamState(t, mu, nu)
 
     def init(params):
         zeros = _zeros(params)
         return AdamState(0, zeros, zeros)
 
     hyper = {"learning_rate": schedule, "beta1": beta1, "beta2": beta2, "eps": eps}
-    return _optimizer("adam", hyper, init, Kernel(AdamState, apply, borrows_grads=True))
+    return _optimizer("adam", hyper, init, Kernel(AdamState, apply, borrows_grads=True, fills=True))
 
 
 OPTIMIZERS = {f.__name__: f for f in (sgd, momentum, rmsprop, adam)}

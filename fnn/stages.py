@@ -11,8 +11,11 @@ Samples are rows. For layer ``l`` with ``W``: (n_in, n_out), ``b``: (n_out,)::
 Every array returned is fresh and read-only; no argument is touched.
 
 Each stage checks its arguments and then runs a kernel (``run_forward``, ``run_cost``,
-``run_backward``) on plain arrays. ``fnn.train_step`` runs the same kernels, so a step gives the
-same state bit for bit, but checks once per step and builds no records that nobody sees.
+``run_backward``) on plain arrays. The forward and backward kernels are passes: lists of ``Op``
+(array operations with their arrays bound, ``fnn.activations.run``) built by ``forward_pass`` and
+``backward_pass`` and then run. ``fnn.train_step`` runs the same passes, so a step gives the
+same state bit for bit, but checks once per step and builds no records that nobody sees; ``fit``
+binds them once per workspace and params vector and runs them step after step.
 Kernels write into a ``fnn.workspace.Workspace`` when given one (a training step's scratch),
 else into fresh arrays. Either way the ``(m, n)`` intermediates of a batch are laid out in the
 memory order ``order(plan, m)`` picks: row-major, or column-major for tall batches through narrow
@@ -21,15 +24,16 @@ and products run faster); the API's shapes are the same in both.
 """
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
+from typing import Any, Callable
 
 import attrs
 import numpy as np
 
 from fnn import checks
-from fnn.activations import ACTIVATIONS, Activation, scalar
+from fnn.activations import ACTIVATIONS, Activation, Op, run, scalar
 from fnn.buffers import empty, empty_like, ones
-from fnn.losses import LOSSES, Loss, output_delta
+from fnn.losses import LOSSES, Loss, output_delta_ops
 from fnn.records import Cache, Grads, LayerCache, Network, Params, freeze, readonly, spans, views
 from fnn.workspace import Workspace, augmented, block, decay_rates, order, outputs
 
@@ -121,18 +125,47 @@ def plan(net: Network) -> Plan:
     )
 
 
-def product(P: np.ndarray, Q: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``out = P @ Q`` for an ``out`` of either memory order (``np.dot`` writes C-contiguous arrays
-    only, so an F-ordered ``out`` is filled as ``out.T = Q.T @ P.T``)."""
-    if out.flags.c_contiguous:
-        return np.dot(P, Q, out=out)
-    np.dot(Q.T, P.T, out=out.T)
-    return out
+def product(P: np.ndarray, Q: np.ndarray, out: np.ndarray) -> Op:
+    """``out = P @ Q`` as an ``Op``, for an ``out`` of either memory order (``np.dot`` writes
+    C-contiguous arrays only, so an F-ordered ``out`` is filled as ``out.T = Q.T @ P.T``)."""
+    return (np.dot, (P, Q, out)) if out.flags.c_contiguous else (np.dot, (Q.T, P.T, out.T))
+
+
+def input_product(W: np.ndarray, Z: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """``X -> (Z = X @ W)``: ``product`` for an ``X`` known only when it runs."""
+    if Z.flags.c_contiguous:
+        return lambda X: np.dot(X, W, Z)
+    WT, ZT = W.T, Z.T
+    return lambda X: np.dot(WT, X.T, ZT)
+
+
+def forward_pass(pl: Plan, pairs, Zs, As, blocks, auxs, aug) -> Callable[[np.ndarray], None]:
+    """``X -> None``: the forward pass bound to its arrays, ``Z = A_prev @ W + b`` (``[A_prev, 1] @
+    [W; b]`` for ``augmented`` layers), ``A = g(Z)`` layer by layer from ``A_0 = X``, written
+    into ``Zs``, ``As`` (and the input ``blocks``), for ``pairs = plan.views(flat)``."""
+    (W0, _, _), ops = pairs[0], []
+    if aug[0]:
+        take = partial(np.copyto, blocks[0][:, :-1])  # X into the first input block
+    else:
+        take = input_product(W0, Zs[0])
+    for i, ((W, b, Wb), act, Z, out, aux) in enumerate(zip(pairs, pl.acts, Zs, As, auxs)):
+        if aug[i]:
+            ops.append(product(blocks[i], Wb, Z))
+        elif i:
+            ops.append(product(As[i - 1], W, Z))
+        if pl.bias[i] and not aug[i]:
+            ops.append((np.add, (Z, b, Z)))
+        ops += act.forward_ops(Z, out, aux)
+
+    def forward(X: np.ndarray) -> None:
+        take(X)
+        run(ops)
+
+    return forward
 
 
 def run_forward(pl: Plan, pairs, X: np.ndarray, ws: Workspace | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """``Z = A_prev @ W + b`` (``[A_prev, 1] @ [W; b]`` for ``augmented`` layers), ``A = g(Z)``
-    layer by layer from ``A_0 = X``, for ``pairs = plan.views(flat)``: the lists of ``Z`` and ``A``,
+    """``forward_pass`` of ``X`` for ``pairs = plan.views(flat)``: the lists of ``Z`` and ``A``,
     written into ``ws`` (or fresh arrays in ``order(pl, m)``)."""
     m, dtype = X.shape[0], pairs[0][0].dtype
     if ws is None:
@@ -141,17 +174,7 @@ def run_forward(pl: Plan, pairs, X: np.ndarray, ws: Workspace | None = None) -> 
         (As, blocks), auxs, aug = outputs(pl, m, dtype), [None] * len(Zs), augmented(pl, m)
     else:
         Zs, As, blocks, auxs, aug = ws.Z, ws.A, ws.blocks, ws.aux, ws.aug
-    if aug[0]:
-        np.copyto(blocks[0][:, :-1], X)
-    A = X
-    for i, ((W, b, Wb), act, Z, out, aux) in enumerate(zip(pairs, pl.acts, Zs, As, auxs)):
-        if aug[i]:
-            product(blocks[i], Wb, Z)
-        else:
-            product(A, W, Z)
-            if pl.bias[i]:
-                np.add(Z, b, out=Z)
-        A = act.fn(Z, out, aux)
+    forward_pass(pl, pairs, Zs, As, blocks, auxs, aug)(X)
     return Zs, As
 
 
@@ -172,34 +195,71 @@ def run_cost(pl: Plan, flat: np.ndarray, Z: np.ndarray, A: np.ndarray, Y: np.nda
     return Z.dtype.type(J)
 
 
-def run_backward(pl: Plan, flat: np.ndarray, pairs, X: np.ndarray, Zs, As, Y: np.ndarray, ws: Workspace | None = None) -> np.ndarray:
-    """The gradient of ``run_cost`` as a flat vector (layout of ``Params.flat``): ``ws.grad``,
-    rewritten, or a fresh one, for the params' ``flat`` vector and its ``pairs = plan.views(flat)``.
-    ``Zs``, ``As`` come from ``run_forward`` with the same ``ws``."""
-    m, dtype, L = Y.shape[0], Zs[-1].dtype, len(Zs)
-    if ws is None:
-        grad = empty((pl.n_params,), dtype)
-        grads, auxs, dAs, aug = pl.views(grad), [None] * L, [None] * L, augmented(pl, m)
-        blocks = [block(A) if a else None for a, A in zip(aug, [X] + As[:-1])]
-    else:
-        grad, grads, auxs, dAs, aug, blocks = ws.grad, ws.grads, ws.aux, ws.dA, ws.aug, ws.blocks
-    dZ = output_delta(pl.loss, pl.acts[-1], Zs[-1], As[-1], Y, dAs[-1], auxs[-1])
+def backward_pass(pl: Plan, flat: np.ndarray, pairs, Zs, As, dAs, auxs, aug, blocks, grad: np.ndarray, grads,
+                  decay: np.ndarray | None, rates: np.ndarray | None, fresh: bool = False) -> Callable[[np.ndarray, np.ndarray], None]:
+    """``(X, Y) -> None``: the gradient of ``run_cost`` bound to its arrays, into the flat ``grad``
+    (per-layer views ``grads``), for the params' ``flat`` vector and its ``pairs = plan.views(flat)``.
+    ``Zs``, ``As``, ``blocks`` hold the forward pass of ``X``; ``dZ`` of layer ``l`` goes to ``dAs[l]``,
+    L2's ``rates * flat`` to ``decay``; ``fresh``: ``grad`` is not zero where no layer writes (the
+    bias of a bias-free layer)."""
+    L, m, dtype = len(Zs), Zs[0].shape[0], Zs[0].dtype
+    A, D = As[-1], dAs[-1]
+    ops, rest, first = output_delta_ops(pl.loss, pl.acts[-1], Zs[-1], A, D, auxs[-1]), [], None
     for i in range(L - 1, -1, -1):
-        W, (dW, db, dWb) = pairs[i][0], grads[i]
+        W, (dW, db, dWb), dZ, tail = pairs[i][0], grads[i], dAs[i], rest if i == 0 else ops
         if aug[i]:
-            np.dot(blocks[i].T, dZ, out=dWb)
+            ops.append((np.dot, (blocks[i].T, dZ, dWb)))
         else:
-            np.dot((As[i - 1] if i else X).T, dZ, out=dW)
+            if i:
+                ops.append((np.dot, (As[i - 1].T, dZ, dW)))
+            else:
+                first = partial(_first_grad, dZ, dW)
             if pl.bias[i]:
-                np.dot(ones(m, dtype), dZ, out=db)
-            elif ws is None:
-                db.fill(0)
+                tail.append((np.dot, (ones(m, dtype), dZ, db)))
+            elif fresh:
+                tail.append((db.fill, (0,)))
         if i:
-            dA = product(dZ, W.T, dAs[i - 1] if ws is not None else np.empty((m, W.shape[0]), dtype, order=order(pl, m)))
-            dZ = pl.acts[i - 1].vjp(dA, Zs[i - 1], As[i - 1], dA, auxs[i - 1])
+            ops.append(product(dZ, W.T, dAs[i - 1]))
+            ops += pl.acts[i - 1].backward_ops(dAs[i - 1], Zs[i - 1], As[i - 1], dAs[i - 1], auxs[i - 1])
     if pl.l2:
-        grad += decay(pl, flat, m, ws)
-    return grad
+        rest += [(np.multiply, (flat, rates, decay)), (np.add, (grad, decay, grad))]
+
+    def backward(X: np.ndarray, Y: np.ndarray) -> None:
+        np.subtract(A, Y, out=D)
+        run(ops)
+        if first is not None:
+            first(X)
+        run(rest)
+
+    return backward
+
+
+def step_passes(pl: Plan, flat: np.ndarray, ws: Workspace) -> tuple[Callable, Callable]:
+    """The ``forward_pass`` and ``backward_pass`` of a training step bound to ``ws`` and the params'
+    ``flat`` vector: bind once, run for every batch of ``ws``'s shape while the params live in ``flat``."""
+    pairs = pl.views(flat)
+    return (forward_pass(pl, pairs, ws.Z, ws.A, ws.blocks, ws.aux, ws.aug),
+            backward_pass(pl, flat, pairs, ws.Z, ws.A, ws.dA, ws.aux, ws.aug, ws.blocks, ws.grad, ws.grads, ws.decay, ws.rates))
+
+
+def _first_grad(dZ: np.ndarray, dW: np.ndarray, X: np.ndarray) -> np.ndarray:
+    return np.dot(X.T, dZ, out=dW)
+
+
+def run_backward(pl: Plan, flat: np.ndarray, pairs, X: np.ndarray, Zs, As, Y: np.ndarray, ws: Workspace | None = None) -> np.ndarray:
+    """``backward_pass`` of ``(X, Y)``: the gradient as a flat vector (layout of ``Params.flat``),
+    ``ws.grad``, rewritten, or a fresh one. ``Zs``, ``As`` come from ``run_forward`` with the same ``ws``."""
+    if ws is None:
+        m, dtype, aug = Y.shape[0], Zs[-1].dtype, augmented(pl, Y.shape[0])
+        grad, layout = empty((pl.n_params,), dtype), order(pl, m)
+        dAs = [np.empty((m, w[1]), dtype, order=layout) for w, _ in pl.shapes[:-1]] + [empty_like(As[-1])]
+        blocks = [block(A) if a else None for a, A in zip(aug, [X] + As[:-1])]
+        rates = decay_rates(pl, m, dtype) if pl.l2 else None
+        backward_pass(pl, flat, pairs, Zs, As, dAs, [None] * len(Zs), aug, blocks, grad, pl.views(grad),
+                      np.empty_like(flat) if pl.l2 else None, rates, fresh=True)(X, Y)
+        return grad
+    step_passes(pl, flat, ws)[1](X, Y)
+    return ws.grad
 
 
 def forward(net: Network, params: Params, X: Any) -> tuple[np.ndarray, Cache]:
@@ -257,7 +317,7 @@ def flat_pair(params: Any, grads: Any) -> tuple[np.ndarray, np.ndarray]:
     return p, grads.flat.astype(p.dtype, copy=False)
 
 
-def descend(p: np.ndarray, g: np.ndarray, lr: float) -> np.ndarray:
-    """``p - lr * g`` as a fresh flat vector (``lr`` taken in ``p``'s dtype)."""
-    step = np.multiply(g, scalar(lr, p.dtype), out=empty_like(p))
+def descend(p: np.ndarray, g: np.ndarray, lr: float, out: np.ndarray | None = None) -> np.ndarray:
+    """``p - lr * g`` (``lr`` taken in ``p``'s dtype) into ``out`` (a vector like ``p``, not ``p``) or a fresh one."""
+    step = np.multiply(g, scalar(lr, p.dtype), out=empty_like(p) if out is None else out)
     return np.subtract(p, step, out=step)

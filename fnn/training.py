@@ -1,8 +1,12 @@
 """Training is a fold: ``fit = fold(train_step(net, opt), batches(X, Y, ...), init_state(params, opt))``.
 
 ``train_step`` composes the stages with ``toolz.compose_left``: the first lends the step a
-``fnn.workspace.Workspace``, which carries it through forward, cost and backward to the update,
-which returns the new ``TrainState`` and gives the workspace back;
+``fnn.workspace.Workspace`` with the forward and backward passes bound to its arrays and the
+params (``fnn.stages.step_passes``), which carries it through forward, cost and backward to the
+update, which returns the next ``Carry`` (the state as plain values) and gives the workspace
+back; the last stage makes it the new ``TrainState``. ``fit`` folds the same stages from
+``Carry`` to ``Carry`` (``carry_fold``), binding the passes once per workspace and params vector
+and building the records at the end, to the same states bit for bit;
 ``fold`` is a sequential left fold (``functools.reduce``), ``scan`` the lazy trail of states
 (``toolz.accumulate``). Progress bars and loggers wrap the iterables; the stages stay pure.
 """
@@ -17,12 +21,12 @@ from toolz import accumulate, compose_left
 
 from fnn import checks
 from fnn.buffers import empty, ones
-from fnn.history import evaluator, fit_by_epoch, fold_with_losses
+from fnn.history import evaluator, fit_by_epoch
 from fnn.init import init_params
 from fnn.labels import targets
 from fnn.optimizers import sgd
 from fnn.records import FitResult, Grads, Network, Optimizer, Params, TrainState, readonly
-from fnn.stages import Plan, as_input, check_net, check_params, check_targets, plan, run_backward, run_cost, run_forward
+from fnn.stages import Plan, as_input, check_net, check_params, check_targets, plan, run_cost, step_passes
 from fnn.workspace import Workspace, Workspaces, order
 
 Batch = tuple[np.ndarray, np.ndarray]
@@ -58,7 +62,40 @@ def init_state(params: Params, optimizer: Optimizer) -> TrainState:
     return TrainState(params, optimizer.init(params), 0, math.nan, optimizer=optimizer)
 
 
-def begin_stage(net: Network, spaces: Workspaces, checked: bool) -> Callable[[TrainState, Batch], Workspace]:
+Carry = tuple
+"""``(flat, opt_state, step, loss)``: what a ``TrainState`` holds, as plain values (the params as
+their flat vector), which a training step carries from stage to stage and ``fit`` from step to
+step; the records are built where someone sees them."""
+
+
+def carry_of(state: TrainState) -> Carry:
+    return state.params.flat, state.opt_state, state.step, state.loss
+
+
+def state_of(carry: Carry, pl: Plan, optimizer: Optimizer) -> TrainState:
+    """The ``TrainState`` of ``carry`` (its params vector made read-only, not copied)."""
+    flat, opt_state, step, loss = carry
+    return TrainState(Params.from_flat(flat, pl.shapes), opt_state, step, loss, optimizer=optimizer)
+
+
+def lend(pl: Plan, ws: Workspace, carry: Carry, batch: Batch, given: TrainState | None = None,
+         bound: dict | None = None, out: np.ndarray | None = None) -> Workspace:
+    """Put the step in ``ws``: ``carry``, the ``given`` state, the batch, the ``passes`` bound to its
+    params (from ``bound``, by workspace and params vector, when given) and the vector ``out`` the
+    update may write the new params to."""
+    flat = carry[0]
+    if bound is None:
+        passes = step_passes(pl, flat, ws)
+    else:
+        key = (ws, id(flat))  # the passes hold views of flat: its id stays its own while they are kept
+        passes = bound.get(key)
+        if passes is None:
+            passes = bound[key] = step_passes(pl, flat, ws)
+    ws.carry, ws.given, (ws.X, ws.Y), ws.passes, ws.out = carry, given, batch, passes, out
+    return ws
+
+
+def begin_stage(net: Network, pl: Plan, spaces: Workspaces, checked: bool) -> Callable[[TrainState, Batch], Workspace]:
     """Lend the step a workspace for its batch and put the state and batch in it; ``checked``:
     check them first, as the public stages would (``X`` cast to the params' dtype)."""
 
@@ -70,48 +107,47 @@ def begin_stage(net: Network, spaces: Workspaces, checked: bool) -> Callable[[Tr
             dtype = check_params(net, state.params, "state.params")
             X = as_input(net, X, dtype)
             Y = check_targets(net, Y, (X.shape[0], net.layers[-1].n_out), dtype)
-        ws = spaces.take(X.shape[0], X.dtype)
-        ws.state, ws.X, ws.Y = state, X, Y
-        return ws
+        return lend(pl, spaces.take(X.shape[0], X.dtype), carry_of(state), (X, Y), given=state)
 
     return stage
 
 
-def forward_stage(pl: Plan) -> Callable[[Workspace], Workspace]:
+def forward_stage(ws: Workspace) -> Workspace:
+    ws.passes[0](ws.X)
+    return ws
+
+
+def given_state(ws_carry: Carry, given: TrainState | None, pl: Plan, optimizer: Optimizer) -> TrainState:
+    """The state a step was given: ``given``, or the record of its carry."""
+    return given if given is not None else state_of(ws_carry, pl, optimizer)
+
+
+def cost_stage(pl: Plan, optimizer: Optimizer) -> Callable[[Workspace], Workspace]:
     def stage(ws: Workspace) -> Workspace:
-        ws.pairs = pl.views(ws.state.params.flat)
-        run_forward(pl, ws.pairs, ws.X, ws)
-        return ws
-
-    return stage
-
-
-def cost_stage(pl: Plan) -> Callable[[Workspace], Workspace]:
-    def stage(ws: Workspace) -> Workspace:
-        J = run_cost(pl, ws.state.params.flat, ws.Z[-1], ws.A[-1], ws.Y, ws.aux[-1], ws)
+        J = run_cost(pl, ws.carry[0], ws.Z[-1], ws.A[-1], ws.Y, ws.aux[-1], ws)
         if not math.isfinite(J):
-            raise DivergenceError(ws.state.step, ws.state, float(J))
+            raise DivergenceError(ws.carry[2], given_state(ws.carry, ws.given, pl, optimizer), float(J))
         ws.loss = J
         return ws
 
     return stage
 
 
-def backward_stage(pl: Plan, borrowed: bool) -> Callable[[Workspace], Workspace]:
+def backward_stage(borrowed: bool) -> Callable[[Workspace], Workspace]:
     """``borrowed``: the update may read the gradient in the workspace (its kernel keeps no
     reference to it); otherwise it gets a copy of its own."""
 
     def stage(ws: Workspace) -> Workspace:
-        g = run_backward(pl, ws.state.params.flat, ws.pairs, ws.X, ws.Z, ws.A, ws.Y, ws)
-        ws.g = g if borrowed else g.copy()
+        ws.passes[1](ws.X, ws.Y)
+        ws.g = ws.grad if borrowed else ws.grad.copy()
         return ws
 
     return stage
 
 
-def update_stage(pl: Plan, optimizer: Optimizer, spaces: Workspaces, checked: bool = True) -> Callable[[Workspace], TrainState]:
-    """The optimizer's kernel on the flat vectors (or its ``update`` on records when it has none);
-    the workspace goes back to ``spaces`` once the update has read the gradient.
+def update_stage(pl: Plan, optimizer: Optimizer, give: Callable[[Workspace], None], checked: bool = True) -> Callable[[Workspace], Carry]:
+    """The optimizer's kernel on the flat vectors (into ``ws.out`` when set), or its ``update`` on
+    records when it has none: the next ``Carry``; ``give(ws)`` once the update has read the gradient.
 
     ``checked=False`` skips the kernel's check of ``opt_state`` (``fit`` checks the first state;
     the kernel makes every later one)."""
@@ -119,23 +155,23 @@ def update_stage(pl: Plan, optimizer: Optimizer, spaces: Workspaces, checked: bo
     check = kernel.check if kernel is not None and checked else (lambda opt_state: opt_state)
     units: dict = {}  # dtype -> ones(n_params), for all_finite
 
-    def stage(ws: Workspace) -> TrainState:
-        state, g, loss = ws.state, ws.g, ws.loss
-        ws.release()
+    def stage(ws: Workspace) -> Carry:
+        carry, given, g, loss, out = ws.carry, ws.given, ws.g, ws.loss, ws.out
+        flat, opt_state, step, _ = carry
         if kernel is not None:
-            flat, opt_state = kernel.apply(state.params.flat, g, check(state.opt_state))
-            spaces.give(ws)
-            params = Params.from_flat(flat, pl.shapes)
+            args = (flat, g, check(opt_state)) + (() if out is None else (out,))  # out only for a kernel that fills
+            new, opt_state = kernel.apply(*args)
+            give(ws)
         else:
-            spaces.give(ws)
-            params, opt_state = optimizer.update(state.params, Grads.from_flat(g, pl.shapes), state.opt_state)
-        flat = params.flat
-        unit = units.get(flat.dtype) if kernel is not None else None  # a custom update's params may be of any size
+            give(ws)
+            params, opt_state = optimizer.update(Params.from_flat(flat, pl.shapes), Grads.from_flat(g, pl.shapes), opt_state)
+            new = params.flat
+        unit = units.get(new.dtype) if kernel is not None else None  # a custom update's params may be of any size
         if unit is None and kernel is not None:
-            unit = units[flat.dtype] = ones(pl.n_params, flat.dtype)
-        if not all_finite(flat, unit):
-            raise DivergenceError(state.step, state, float(loss))
-        return TrainState(params, opt_state, state.step + 1, loss, optimizer=optimizer)
+            unit = units[new.dtype] = ones(pl.n_params, new.dtype)
+        if not all_finite(new, unit):
+            raise DivergenceError(step, given_state(carry, given, pl, optimizer), float(loss))
+        return new, opt_state, step + 1, loss
 
     return stage
 
@@ -154,26 +190,77 @@ def quiet() -> np.errstate:
     return np.errstate(over="ignore", invalid="ignore")
 
 
-def step_pipeline(net: Network, optimizer: Optimizer, checked: bool) -> Callable[[TrainState, Batch], TrainState]:
-    """The step, without ``quiet()``; ``checked=False`` leaves out the checks of the first stage,
-    for callers (``fit``) that checked the state (``check_opt_state``) and the data once (batches
-    in the params' dtype, targets of the output's shape) and run the whole fold inside ``quiet()``.
-    The step keeps its workspaces (``Workspaces``), one per batch shape and dtype in use at once."""
+def step_stages(net: Network, optimizer: Optimizer) -> tuple[Plan, Workspaces, tuple]:
+    """The plan, the workspaces (one per batch shape and dtype in use at once) and the stages
+    from the lent workspace to the next ``Carry``: forward, cost, backward, update (unchecked)."""
     pl = plan(net)
     spaces = Workspaces(pl)
     borrowed = optimizer.kernel is not None and optimizer.kernel.borrows_grads
-    return compose_left(begin_stage(net, spaces, checked), forward_stage(pl), cost_stage(pl), backward_stage(pl, borrowed),
-                        update_stage(pl, optimizer, spaces, checked))
+    return pl, spaces, (forward_stage, cost_stage(pl, optimizer), backward_stage(borrowed))
 
 
-def quietly(step: Callable[[TrainState, Batch], TrainState]) -> Callable[[TrainState, Batch], TrainState]:
-    """``step`` run inside ``quiet()`` each time."""
+def step_pipeline(net: Network, optimizer: Optimizer, checked: bool) -> Callable[[TrainState, Batch], TrainState]:
+    """The step on records, without ``quiet()``: ``begin_stage`` (with its checks when ``checked``),
+    the stages of ``step_stages``, and the new ``TrainState``."""
+    pl, spaces, stages = step_stages(net, optimizer)
 
-    def quiet_step(state: TrainState, batch: Batch) -> TrainState:
+    def give(ws: Workspace) -> None:
+        ws.release()
+        spaces.give(ws)
+
+    return compose_left(begin_stage(net, pl, spaces, checked), *stages, update_stage(pl, optimizer, give, checked),
+                        lambda carry: state_of(carry, pl, optimizer))
+
+
+def carry_fold(net: Network, optimizer: Optimizer) -> Callable[[Iterable[Batch], TrainState], tuple[TrainState, list[float]]]:
+    """``(batches, state) -> (state after them, each step's loss)``, without ``quiet()``: the fold of
+    ``train_step`` with the checks left to the caller (``fit`` checks the first state and the data
+    once) and the records off its path: each step goes from ``Carry`` to ``Carry`` through the same
+    stages, and the params alternate between two vectors of the fold's own (when the optimizer's
+    kernel ``fills``), so each workspace's ``passes`` are bound once per vector, not once per step;
+    the fold holds its workspaces, one per batch size, from its first step to its end."""
+    pl, spaces, stages = step_stages(net, optimizer)
+    kernel = optimizer.kernel
+    fills = kernel is not None and kernel.fills
+    update = update_stage(pl, optimizer, lambda ws: None, checked=False)
+
+    def fold_steps(batches: Iterable[Batch], state: TrainState) -> tuple[TrainState, list[float]]:
+        bound: dict = {}
+        held: dict = {}  # rows -> workspace
+        flat = state.params.flat
+        spares = (np.empty_like(flat), np.empty_like(flat)) if fills else None
+
+        def begin(carry: Carry, batch: Batch) -> Workspace:
+            m = batch[0].shape[0]
+            ws = held.get(m)
+            if ws is None:
+                ws = held[m] = spaces.take(m, flat.dtype)
+            out = None if spares is None else spares[carry[0] is spares[0]]  # the vector not holding the params
+            return lend(pl, ws, carry, batch, bound=bound, out=out)
+
+        step = compose_left(begin, *stages, update)
+        carry, losses = carry_of(state), []
+        try:
+            for batch in batches:
+                carry = step(carry, batch)
+                losses.append(float(carry[3]))
+        finally:
+            for ws in held.values():
+                ws.release()
+                spaces.give(ws)
+        return (state_of(carry, pl, optimizer) if losses else state), losses
+
+    return fold_steps
+
+
+def quietly(f: Callable) -> Callable:
+    """``f`` run inside ``quiet()`` each time it is called."""
+
+    def quiet_call(*args):
         with quiet():
-            return step(state, batch)
+            return f(*args)
 
-    return quiet_step
+    return quiet_call
 
 
 def check_opt_state(optimizer: Optimizer, state: TrainState) -> None:
@@ -313,7 +400,7 @@ def fit(
             f"state.step: expected a whole number of epochs ({per_epoch} batches each with batch_size={batch_size}), "
             f"got {state.step}"
         )
-    step = step_pipeline(net, optimizer, checked=False)
+    fold_steps = carry_fold(net, optimizer)
     check_opt_state(optimizer, state)
     if batch_size is None and order(plan(net), X.shape[0]) == "F":
         Y = np.asfortranarray(Y)  # once for every epoch: the step's F-ordered arrays then meet Y in their order
@@ -322,8 +409,8 @@ def fit(
         if early_stopping is not None and validation is None:
             raise ValueError("validation: expected (X_val, y_val) when early_stopping is given, got None")
         X, Y = freeze_input(X), freeze_input(Y)
-        return fit_by_epoch(optimizer, quietly(step), lambda e: _batches(X, Y, batch_size, 1, seed, e), first, epochs, state,
+        return fit_by_epoch(optimizer, quietly(fold_steps), lambda e: _batches(X, Y, batch_size, 1, seed, e), first, epochs, state,
                             evaluator(net, validation, dtype), early_stopping, checks.flag("progress", progress))
     with quiet():  # once around the fold instead of once per step
-        final, losses = fold_with_losses(step, _batches(X, Y, batch_size, epochs, seed, first), state)
+        final, losses = fold_steps(_batches(X, Y, batch_size, epochs, seed, first), state)
     return FitResult(final, np.asarray(losses, dtype=np.float64))

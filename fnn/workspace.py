@@ -76,13 +76,14 @@ class Workspace:
     ``grad``, the flat gradient (zero where nothing writes), and ``grads``, its per-layer
     ``(dW, db, [dW; db])`` views.
 
-    While lent to a training step it also carries that step from stage to stage: the ``state``
-    it started from, the batch ``X``, ``Y``, the params' ``pairs``, the ``loss`` and the
-    gradient ``g`` the update reads.
+    While lent to a training step it also carries that step from stage to stage: the ``carry``
+    it started from (``fnn.training.Carry``) and the ``TrainState`` it was ``given``, if any, the
+    batch ``X``, ``Y``, the ``passes`` bound to the params (``fnn.stages.step_passes``), the
+    ``loss``, the gradient ``g`` the update reads and the vector ``out`` it may write the new params to.
     """
 
     __slots__ = ("m", "dtype", "Z", "A", "blocks", "aug", "aux", "dA", "rates", "decay", "grad", "grads",
-                 "state", "X", "Y", "pairs", "loss", "g")
+                 "carry", "given", "X", "Y", "passes", "loss", "g", "out")
 
     def __init__(self, pl, m: int, dtype: np.dtype):
         self.m, self.dtype = m, dtype
@@ -99,8 +100,8 @@ class Workspace:
         self.release()
 
     def release(self) -> None:
-        """Drop the step in flight: ``state``, the batch ``X``, ``Y``, the params' ``pairs``, ``loss``, ``g``."""
-        self.state = self.X = self.Y = self.pairs = self.loss = self.g = None
+        """Drop the step in flight: ``carry``, ``given``, the batch ``X``, ``Y``, ``passes``, ``loss``, ``g``, ``out``."""
+        self.carry = self.given = self.X = self.Y = self.passes = self.loss = self.g = self.out = None
 
 
 class Workspaces:

@@ -69,4 +69,4 @@ def test_profile_shows_where_fnns_time_goes(capsys):
     bench = load_benchmark()
     assert bench.main(["--quick", "--only", "W5", "--profile"]) == []
     out = capsys.readouterr().out
-    assert "## W5" in out and "run_forward" in out and "| W5 |" not in out
+    assert "## W5" in out and "fold_steps" in out and "| W5 |" not in out

@@ -156,7 +156,7 @@ def test_gradient_check_detects_a_wrong_gradient(monkeypatch):
 
     broken = losses.LOSSES["mean_squared_error"]
     monkeypatch.setitem(losses.LOSSES, "mean_squared_error", type(broken)(
-        broken.name, broken.cost, lambda Z, A, Y, out=None: 1.1 * (A - Y) / Z.shape[0], broken.allowed))
+        broken.name, broken.cost, lambda m: m / 1.1, broken.allowed))  # dJ/dA 1.1 times too large
     assert fnn.gradient_check(net, params, Xg, Yg) > 1e-3
 
 
