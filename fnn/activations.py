@@ -226,10 +226,11 @@ def row_max(Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 
 
 def inner(a: np.ndarray, b: np.ndarray) -> float:
-    """``sum(a * b)`` as one BLAS dot, read in memory order when both are F-ordered (``np.vdot``
-    would copy them into C order first)."""
-    fa, fb = a.flags, b.flags
-    if fa.f_contiguous and fb.f_contiguous and not (fa.c_contiguous and fb.c_contiguous):
+    """``sum(a * b)`` as one BLAS dot, summed in ``b``'s memory order whatever ``a``'s, so the sum
+    does not depend on how ``a`` is laid out (``np.vdot`` reads both in C order, copying an
+    F-ordered array first; an F-ordered ``b`` is read in its own order, and ``a`` in that order)."""
+    fb = b.flags
+    if fb.f_contiguous and not fb.c_contiguous:
         return np.vdot(a.T, b.T)
     return np.vdot(a, b)
 

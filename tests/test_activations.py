@@ -114,3 +114,34 @@ def test_row_max_and_row_sum_agree_with_numpy_narrow_or_wide(n, layout):
     np.testing.assert_allclose(row_sum(Z), Z.sum(axis=1), rtol=1e-14, atol=1e-15)
     out = np.empty(9)
     assert row_max(Z, out=out) is out and row_sum(Z, out=out) is out
+
+
+def test_an_activation_from_ops_runs_its_ops_and_softmax_is_one_op():
+    from fnn.activations import run
+
+    Z = np.array([[-1.0, 0.0, 2.0]])
+    dA = np.array([[0.5, -1.0, 3.0]])
+    for name in ("sigmoid", "relu", "leaky_relu", "tanh", "identity"):
+        act = ACTIVATIONS[name]
+        A, aux = np.empty_like(Z), act.scratch(Z.shape, Z.dtype)
+        run(act.forward_ops(Z, A, aux))
+        np.testing.assert_array_equal(A, act.fn(Z))
+        dZ = np.empty_like(Z)
+        run(act.backward_ops(dA, Z, A, dZ, aux))
+        np.testing.assert_array_equal(dZ, act.vjp(dA, Z, A))
+    soft = ACTIVATIONS["softmax"]
+    E = np.empty_like(Z)
+    (op,) = soft.forward_ops(Z, E, None)
+    assert op == (soft.fn, (Z, E, None))
+
+
+def test_inner_sums_in_the_second_arrays_order_whatever_the_firsts():
+    """So a cost does not move in its last bit with the layout of the targets it is given."""
+    from fnn.activations import inner
+
+    a, b = np.array([[1e16, 1.0], [-1e16, 1.0]]), np.ones((2, 2))  # by rows 1, by columns 2
+    b_f = np.asfortranarray(b)
+    by_columns, by_rows = np.vdot(a.T, b.T), np.vdot(a, b)
+    assert by_columns != by_rows  # the data tell the two orders apart
+    assert inner(a, b_f) == inner(np.asfortranarray(a), b_f) == by_columns
+    assert inner(np.asfortranarray(a), b) == inner(a, b) == by_rows

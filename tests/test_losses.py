@@ -40,6 +40,14 @@ def test_squared_errors_match_their_formulas():
     assert LOSSES["sum_of_squares"].cost(A, A, Y) == 1 + 4
     np.testing.assert_array_equal(LOSSES["mean_squared_error"].grad(A, A, Y), [[0.5], [1.0]])
     np.testing.assert_array_equal(LOSSES["sum_of_squares"].grad(A, A, Y), [[2.0], [4.0]])
+    assert LOSSES["mean_squared_error"].divisor(2) == 2 and LOSSES["sum_of_squares"].divisor(2) == 0.5
+
+
+@pytest.mark.parametrize("loss", ["binary_cross_entropy", "categorical_cross_entropy"])
+def test_a_loss_only_ever_fused_has_no_gradient_with_respect_to_A(loss):
+    A = np.array([[0.25, 0.75]])
+    with pytest.raises(TypeError, match=f"{loss}: its gradient is taken with respect to Z only"):
+        LOSSES[loss].grad(A, A, A)
 
 
 @pytest.mark.parametrize("loss, act", [("binary_cross_entropy", "sigmoid"), ("categorical_cross_entropy", "softmax")])

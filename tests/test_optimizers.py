@@ -141,3 +141,19 @@ def test_optimizers_record_name_and_hyperparameters():
     opt = fnn.adam(0.01, beta1=0.8)
     assert opt.name == "adam"
     assert dict(opt.hyperparams) == {"learning_rate": schedules.constant(0.01), "beta1": 0.8, "beta2": 0.999, "eps": 1e-8}
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "rmsprop", "adam"])
+def test_a_kernel_that_fills_writes_the_same_bits_into_out(name):
+    kernel = getattr(fnn, name)(0.1).kernel
+    assert kernel.fills
+    p, g = np.array(P0), np.array(G1)
+    state = getattr(fnn, name)(0.1).init(params(P0))
+    fresh, fresh_state = kernel.apply(p, g, state)
+    out = np.full_like(p, np.nan)
+    filled, filled_state = kernel.apply(p, g, state, out)
+    assert filled is out and filled is not fresh
+    np.testing.assert_array_equal(filled, fresh)
+    for a, b in zip(attrs.astuple(fresh_state, recurse=False), attrs.astuple(filled_state, recurse=False)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(p, P0)  # the params it read stay as they were

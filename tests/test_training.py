@@ -96,6 +96,58 @@ def test_fit_equals_the_hand_written_fold_bit_for_bit(make):
     assert result.losses.shape == (20,) and result.losses[-1] == final.loss
 
 
+def custom_kernel():
+    """sgd's kernel as a user would write one: no ``out``, no ``fills``."""
+    from fnn.optimizers import Kernel, SgdState
+
+    kernel = Kernel(SgdState, lambda p, g, state: (p - 0.1 * g, SgdState(state.count + 1)))
+    return fnn.Optimizer(lambda params: SgdState(0), None, kernel=kernel)
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS + [custom_kernel, lambda: fnn.Optimizer(fnn.sgd(0.1).init, fnn.sgd(0.1).update)])
+def test_full_batch_fit_in_column_order_equals_the_fold_bit_for_bit(make):
+    """A tall full batch: column order, the first layer augmented, the passes bound once per params vector."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((60, 3))
+    y = (X[:, 0] > X[:, 1]).astype(int)
+    net = fnn.network([3, 4, 5, 2], hidden="tanh", output="softmax", l2=0.05)
+    assert fnn.workspace.order(fnn.stages.plan(net), 60) == "F"
+    params, opt = fnn.init_params(net, seed=2), make()
+    result = fnn.fit(net, X, y, optimizer=opt, epochs=6, params=params)
+    trail = list(fnn.scan(fnn.train_step(net, opt), fnn.batches(X, fnn.targets(net, y), epochs=6), fnn.init_state(params, opt)))
+    assert_same(trail[-1].params, result.state.params)
+    np.testing.assert_array_equal(result.losses, [s.loss for s in trail[1:]])
+
+
+def test_fit_leaves_the_states_it_returned_intact():
+    """fit's two params vectors are its own: a state it returned is never written again."""
+    net, params, X, y = setup(fnn.adam(0.01))
+    first = fnn.fit(net, X, y, optimizer=fnn.adam(0.01), epochs=3, batch_size=7, params=params)
+    kept = first.state.params.flat.copy()
+    more = fnn.fit(net, X, y, epochs=3, batch_size=7, state=first.state)
+    np.testing.assert_array_equal(first.state.params.flat, kept)
+    flat = more.state.params.flat
+    assert not flat.flags.writeable and not np.shares_memory(flat, first.state.params.flat)
+    assert not any(np.shares_memory(flat, a) for a in (more.state.opt_state.mu, more.state.opt_state.nu))
+
+
+def test_a_diverging_update_in_fit_raises_with_the_state_the_fold_reached():
+    """The update at step 3 makes the params non-finite; the error carries the state after step 2,
+    bit for bit, though fit wrote its params into a vector of its own."""
+    net = fnn.network([2, 3, 1], hidden="tanh", output="identity")
+    X = np.array([[1.0, 2.0], [3.0, -4.0], [0.5, 1.5]])
+    y = np.array([1.0, 2.0, 3.0])
+    opt = fnn.sgd(lambda k: 0.01 if k < 3 else 1e308)
+    params = fnn.init_params(net, seed=0)
+    with pytest.raises(fnn.DivergenceError) as info:
+        fnn.fit(net, X, y, optimizer=opt, epochs=10, params=params)
+    err = info.value
+    reached = fnn.fold(fnn.train_step(net, opt), fnn.batches(X, fnn.targets(net, y), epochs=3), fnn.init_state(params, opt))
+    assert err.step == 3 == err.state.step and err.state.opt_state.count == 3
+    assert_same(err.state.params, reached.params)
+    assert err.state.loss == reached.loss and math.isfinite(err.cost)
+
+
 @pytest.mark.parametrize("make", OPTIMIZERS)
 def test_five_plus_five_epochs_equal_ten(make):
     net, params, X, y = setup(make())

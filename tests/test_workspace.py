@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import fnn
-from fnn.stages import plan, run_backward, run_cost, run_forward
+from fnn.stages import input_product, plan, product, run_backward, run_cost, run_forward, step_passes
 from fnn.workspace import Workspace, Workspaces, augmented, decay_rates, order
 
 NETS = [
@@ -70,6 +70,38 @@ def test_kernels_in_a_reused_workspace_give_the_fresh_results_bit_for_bit(net, d
         for Z, A, fZ, fA in zip(ws.Z, ws.A, Zs, As):
             np.testing.assert_array_equal(Z, fZ)
             np.testing.assert_array_equal(A, fA)
+
+
+@pytest.mark.parametrize("net", NETS, ids=lambda n: n.layers[-1].activation + "/" + n.loss)
+@pytest.mark.parametrize("m", [7, 40])
+def test_passes_bound_once_give_every_batch_the_fresh_results_bit_for_bit(net, m):
+    """What fit does: bind the passes to a workspace and a params vector once, run them batch after batch."""
+    pl = plan(net)
+    ws = Workspace(pl, m, np.dtype(np.float64))
+    flat = fnn.init_params(net, seed=1).flat
+    pairs = pl.views(flat)
+    forward, backward = step_passes(pl, flat, ws)
+    for seed in range(3):
+        X, Y = data(net, m=m, seed=seed)
+        Zs, As = run_forward(pl, pairs, X)
+        fresh_g = run_backward(pl, flat, pairs, X, Zs, As, Y)
+        forward(X)
+        backward(X, Y)
+        np.testing.assert_array_equal(ws.A[-1], As[-1])
+        np.testing.assert_array_equal(ws.grad, fresh_g)
+
+
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_a_product_op_fills_an_out_of_either_order(layout):
+    rng = np.random.default_rng(0)
+    P, Q = rng.standard_normal((5, 3)), rng.standard_normal((3, 4))
+    out = np.empty((5, 4), order=layout)
+    f, args = product(P, Q, out)
+    f(*args)
+    np.testing.assert_allclose(out, P @ Q, rtol=1e-14)
+    Z = np.empty((5, 4), order=layout)
+    input_product(Q, Z)(P)
+    np.testing.assert_array_equal(Z, out)
 
 
 def test_tall_batches_through_narrow_layers_run_in_column_order_with_their_biases_in_the_products():
