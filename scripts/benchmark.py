@@ -298,10 +298,10 @@ def run_tutorial_xor(w, X, y, pairs, epochs):
 
 def run_hand(w, X, y, pairs, epochs):
     """W5's training step written out by hand for its one network: fnn's own operations on
-    preallocated scratch and fnn's records (new ``Params``, ``SgdState`` and ``TrainState``, the
-    finiteness checks of the cost and the new params), one pure step per iteration, the losses
-    kept as ``fit`` keeps them. It ends where fnn does, bit for bit; what fnn takes beyond it is the
-    cost of its generic kernels and stages on this network."""
+    preallocated scratch, both finiteness checks (the cost's and the new params'), the losses
+    kept as ``fit`` keeps them, and, as in ``fit``, the state carried as plain values from step to
+    step with the ``TrainState`` built at the end. It ends where fnn does, bit for bit; what fnn
+    takes beyond it is the cost of its generic kernels and stages on this network."""
     from fnn.activations import _clip, consts
     from fnn.optimizers import SgdState
 
@@ -319,14 +319,16 @@ def run_hand(w, X, y, pairs, epochs):
         np.add(A, c.one, out=U)
         np.divide(A, U, out=A)
 
-    def step(state):
-        p = state.params.flat
+    def state_of(p, count, loss):
+        return fnn.TrainState(fnn.Params.from_flat(p, net.shapes), SgdState(count), count, loss, optimizer=opt)
+
+    def step(p, count, loss):
         W1, W2 = p[:12].reshape(3, 4), p[16:20].reshape(4, 1)
         sigmoid(np.dot(X, W1, out=Z1), A1, U1)
         sigmoid(np.dot(A1, W2, out=Z2), A2, U2)
         J = np.vdot(np.subtract(A2, Y, out=D), D)
         if not math.isfinite(J):
-            raise fnn.DivergenceError(state.step, state, float(J))
+            raise fnn.DivergenceError(count, state_of(p, count, loss), float(J))
         np.divide(np.subtract(A2, Y, out=dZ2), half, out=dZ2)
         np.multiply(dZ2, np.divide(A2, U2, out=U2), out=dZ2)
         np.dot(A1.T, dZ2, out=dW2)
@@ -336,16 +338,15 @@ def run_hand(w, X, y, pairs, epochs):
         new = np.multiply(grad, lr, out=np.empty_like(p))
         np.subtract(p, new, out=new)
         if not math.isfinite(np.vdot(new, unit)):
-            raise fnn.DivergenceError(state.step, state, float(J))
-        params = fnn.Params.from_flat(new, net.shapes)
-        return fnn.TrainState(params, SgdState(state.opt_state.count + 1), state.step + 1, J, optimizer=opt)
+            raise fnn.DivergenceError(count, state_of(p, count, loss), float(J))
+        return new, J
 
-    state = fnn.init_state(fnn.Params(tuple(fnn.LayerParams(W, b) for W, b in pairs)), opt)
-    losses = []
+    p, loss, losses = fnn.Params(tuple(fnn.LayerParams(W, b) for W, b in pairs)).flat, math.nan, []
     with np.errstate(over="ignore", invalid="ignore"):
-        for _ in range(epochs):
-            state = step(state)
-            losses.append(float(state.loss))
+        for count in range(epochs):
+            p, loss = step(p, count, loss)
+            losses.append(float(loss))
+    state = state_of(p, epochs, loss)
     return [(layer.W, layer.b) for layer in state.params.layers]
 
 
@@ -664,7 +665,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     print("\n* W5 scikit-learn: closest configuration it has (biases, log-loss), not the same math; not checked.")
     print("tutorial: the seed documents' generic L-layer style (dicts, columns, cost every step); document: the"
           " document's own code for that one network, where it has one (W2: 001, W5: 004 ch. 1); hand: W5's step"
-          " written out by hand with fnn's operations and records (fnn's result bit for bit), so hand / fnn is what"
+          " written out by hand with fnn's operations, checks and records (fnn's result bit for bit), so hand / fnn is what"
           " fnn's generic kernels and stages cost there.")
     return rows
 
