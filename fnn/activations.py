@@ -58,6 +58,7 @@ class Activation:
             run(vjp_ops(dA, Z, A, out, aux))
             return out
 
+        fn.__name__, vjp.__name__ = name, f"{name}_vjp"
         return cls(name, fn, vjp, ops=ops, vjp_ops=vjp_ops)
 
     def forward_ops(self, Z: np.ndarray, out: np.ndarray, aux) -> list:

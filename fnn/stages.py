@@ -195,13 +195,18 @@ def run_cost(pl: Plan, flat: np.ndarray, Z: np.ndarray, A: np.ndarray, Y: np.nda
     return Z.dtype.type(J)
 
 
+def input_grad(dZ: np.ndarray, dW: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """``X -> (dW = X.T @ dZ)``, for an ``X`` known only when it runs."""
+    return lambda X: np.dot(X.T, dZ, dW)
+
+
 def backward_pass(pl: Plan, flat: np.ndarray, pairs, Zs, As, dAs, auxs, aug, blocks, grad: np.ndarray, grads,
-                  decay: np.ndarray | None, rates: np.ndarray | None, fresh: bool = False) -> Callable[[np.ndarray, np.ndarray], None]:
+                  decayed: np.ndarray | None, rates: np.ndarray | None, fresh: bool = False) -> Callable[[np.ndarray, np.ndarray], None]:
     """``(X, Y) -> None``: the gradient of ``run_cost`` bound to its arrays, into the flat ``grad``
     (per-layer views ``grads``), for the params' ``flat`` vector and its ``pairs = plan.views(flat)``.
     ``Zs``, ``As``, ``blocks`` hold the forward pass of ``X``; ``dZ`` of layer ``l`` goes to ``dAs[l]``,
-    L2's ``rates * flat`` to ``decay``; ``fresh``: ``grad`` is not zero where no layer writes (the
-    bias of a bias-free layer)."""
+    L2's ``rates * flat`` (``decay``) to ``decayed``; ``fresh``: ``grad`` is not zero where no layer
+    writes (the bias of a bias-free layer)."""
     L, m, dtype = len(Zs), Zs[0].shape[0], Zs[0].dtype
     A, D = As[-1], dAs[-1]
     ops, rest, first = output_delta_ops(pl.loss, pl.acts[-1], Zs[-1], A, D, auxs[-1]), [], None
@@ -213,7 +218,7 @@ def backward_pass(pl: Plan, flat: np.ndarray, pairs, Zs, As, dAs, auxs, aug, blo
             if i:
                 ops.append((np.dot, (As[i - 1].T, dZ, dW)))
             else:
-                first = partial(_first_grad, dZ, dW)
+                first = input_grad(dZ, dW)
             if pl.bias[i]:
                 tail.append((np.dot, (ones(m, dtype), dZ, db)))
             elif fresh:
@@ -222,7 +227,7 @@ def backward_pass(pl: Plan, flat: np.ndarray, pairs, Zs, As, dAs, auxs, aug, blo
             ops.append(product(dZ, W.T, dAs[i - 1]))
             ops += pl.acts[i - 1].backward_ops(dAs[i - 1], Zs[i - 1], As[i - 1], dAs[i - 1], auxs[i - 1])
     if pl.l2:
-        rest += [(np.multiply, (flat, rates, decay)), (np.add, (grad, decay, grad))]
+        rest += [(np.multiply, (flat, rates, decayed)), (np.add, (grad, decayed, grad))]
 
     def backward(X: np.ndarray, Y: np.ndarray) -> None:
         np.subtract(A, Y, out=D)
@@ -240,10 +245,6 @@ def step_passes(pl: Plan, flat: np.ndarray, ws: Workspace) -> tuple[Callable, Ca
     pairs = pl.views(flat)
     return (forward_pass(pl, pairs, ws.Z, ws.A, ws.blocks, ws.aux, ws.aug),
             backward_pass(pl, flat, pairs, ws.Z, ws.A, ws.dA, ws.aux, ws.aug, ws.blocks, ws.grad, ws.grads, ws.decay, ws.rates))
-
-
-def _first_grad(dZ: np.ndarray, dW: np.ndarray, X: np.ndarray) -> np.ndarray:
-    return np.dot(X.T, dZ, out=dW)
 
 
 def run_backward(pl: Plan, flat: np.ndarray, pairs, X: np.ndarray, Zs, As, Y: np.ndarray, ws: Workspace | None = None) -> np.ndarray:
