@@ -31,43 +31,32 @@ class Activation:
     (or the loss) of the same ``Z`` then reads: a training step's workspace passes the same one to
     each. Without it each computes what it needs afresh, to the same bits.
 
-    ``ops``, ``vjp_ops`` (keyword only, optional): the same as lists of ``Op`` with every array
-    bound, ``ops(Z, out, aux)``, ``vjp_ops(dA, Z, A, out, aux)`` (``out`` given, ``aux`` may be
-    None), which ``fn`` and ``vjp`` run (see ``from_ops``) and a training step binds once.
+    Both run lists of ``Op`` with every array bound, built by ``ops(Z, out, aux)`` and
+    ``vjp_ops(dA, Z, A, out, aux)`` (``out`` given, ``aux`` may be None), which a training step
+    binds once and runs step after step.
     """
 
     name: str
-    fn: Callable[..., np.ndarray]
-    vjp: Callable[..., np.ndarray]
+    ops: Callable[..., list]
+    vjp_ops: Callable[..., list]
     elementwise: bool = True
     scratch: Callable[[tuple, np.dtype], object] = np.empty
-    ops: Callable[..., list] | None = attrs.field(default=None, kw_only=True)
-    vjp_ops: Callable[..., list] | None = attrs.field(default=None, kw_only=True)
 
-    @classmethod
-    def from_ops(cls, name: str, ops: Callable[..., list], vjp_ops: Callable[..., list]) -> Activation:
-        """The element-wise activation whose ``fn`` and ``vjp`` run ``ops`` and ``vjp_ops``."""
+    def fn(self, Z: np.ndarray, out: np.ndarray | None = None, aux=None) -> np.ndarray:
+        """``A = g(Z)`` into ``out`` or a fresh array.
 
-        def fn(Z, out=None, aux=None):
-            out = _out(out, Z)
-            run(ops(Z, out, aux))
-            return out
+        >>> np.round(ACTIVATIONS["sigmoid"].fn(np.array([0.0, -1000.0, 1000.0])), 6).tolist()
+        [0.5, 0.0, 1.0]
+        """
+        out = _out(out, Z)
+        run(self.ops(Z, out, aux))
+        return out
 
-        def vjp(dA, Z, A, out=None, aux=None):
-            out = _out(out, Z)
-            run(vjp_ops(dA, Z, A, out, aux))
-            return out
-
-        fn.__name__, vjp.__name__ = name, f"{name}_vjp"
-        return cls(name, fn, vjp, ops=ops, vjp_ops=vjp_ops)
-
-    def forward_ops(self, Z: np.ndarray, out: np.ndarray, aux) -> list:
-        """``fn(Z, out, aux)`` as a list of ``Op``."""
-        return self.ops(Z, out, aux) if self.ops is not None else [(self.fn, (Z, out, aux))]
-
-    def backward_ops(self, dA: np.ndarray, Z: np.ndarray, A: np.ndarray, out: np.ndarray, aux) -> list:
-        """``vjp(dA, Z, A, out, aux)`` as a list of ``Op``."""
-        return self.vjp_ops(dA, Z, A, out, aux) if self.vjp_ops is not None else [(self.vjp, (dA, Z, A, out, aux))]
+    def vjp(self, dA: np.ndarray, Z: np.ndarray, A: np.ndarray, out: np.ndarray | None = None, aux=None) -> np.ndarray:
+        """``dZ``, the gradient ``dA`` pulled back through ``g`` at ``Z`` (``A = g(Z)``), into ``out`` or a fresh array."""
+        out = _out(out, Z)
+        run(self.vjp_ops(dA, Z, A, out, aux))
+        return out
 
 
 Op = tuple
@@ -196,34 +185,40 @@ def _identity_vjp_ops(dA, Z, A, out, aux=None):
     return _identity_ops(dA, out)
 
 
-def sigmoid(Z: np.ndarray, out: np.ndarray | None = None, aux: np.ndarray | None = None) -> np.ndarray:
-    """``1 / (1 + exp(-Z))``, computed as ``_sigmoid_ops`` says, into ``out`` or a fresh array.
-
-    >>> np.round(sigmoid(np.array([0.0, -1000.0, 1000.0])), 6).tolist()
-    [0.5, 0.0, 1.0]
-    """
-    E = _out(out, Z)
-    run(_sigmoid_ops(Z, E, aux))
-    return E
-
-
 NARROW = 4
 """Up to this many columns, row-wise maxima and sums go column by column (a short-axis reduce is slow)."""
 
 
+def _by_columns(f, Z: np.ndarray, out: np.ndarray) -> list:
+    """``out = f(...f(f(Z[:, 0], Z[:, 1]), Z[:, 2])..., Z[:, n - 1])`` column by column, as ops."""
+    if Z.shape[1] == 1:
+        return [(np.copyto, (out, Z[:, 0]))]
+    return [(f, (Z[:, 0], Z[:, 1], out))] + [(f, (out, Z[:, j], out)) for j in range(2, Z.shape[1])]
+
+
+def row_max_ops(Z: np.ndarray, M: np.ndarray) -> list:
+    """``M = max(Z, axis=1)`` as ops: the ufunc's reduce (``np.max``'s wrapper costs ~1 µs), or
+    column by column for ``NARROW`` ``Z``."""
+    return [(np.maximum.reduce, (Z, 1, None, M))] if Z.shape[1] > NARROW else _by_columns(_maximum, Z, M)
+
+
+def row_sum_ops(Z: np.ndarray, s: np.ndarray) -> list:
+    """``s = sum(Z, axis=1)`` as ops: a matrix-vector product with ones, or column by column for ``NARROW`` ``Z``."""
+    return [(np.dot, (Z, ones(Z.shape[1], Z.dtype), s))] if Z.shape[1] > NARROW else _by_columns(np.add, Z, s)
+
+
 def row_max(Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``max(Z, axis=1)``, shape ``(m,)``, into ``out`` or a fresh vector."""
-    n = Z.shape[1]
     M = empty((Z.shape[0],), Z.dtype) if out is None else out
-    if n > NARROW:
-        return np.maximum.reduce(Z, axis=1, out=M)  # the ufunc method: np.max's wrapper costs ~1 µs
-    if n == 1:
-        np.copyto(M, Z[:, 0])
-        return M
-    np.maximum(Z[:, 0], Z[:, 1], out=M)
-    for j in range(2, n):
-        np.maximum(M, Z[:, j], out=M)
+    run(row_max_ops(Z, M))
     return M
+
+
+def row_sum(Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``sum(Z, axis=1)``, shape ``(m,)``, into ``out`` or a fresh vector."""
+    s = empty((Z.shape[0],), Z.dtype) if out is None else out
+    run(row_sum_ops(Z, s))
+    return s
 
 
 def inner(a: np.ndarray, b: np.ndarray) -> float:
@@ -234,22 +229,6 @@ def inner(a: np.ndarray, b: np.ndarray) -> float:
     if fb.f_contiguous and not fb.c_contiguous:
         return np.vdot(a.T, b.T)
     return np.vdot(a, b)
-
-
-def row_sum(Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``sum(Z, axis=1)``, shape ``(m,)``, into ``out`` or a fresh vector: a matrix-vector product
-    with ones, or column by column for ``NARROW`` ``Z``."""
-    n = Z.shape[1]
-    if n > NARROW:
-        return np.dot(Z, ones(n, Z.dtype), out=out)
-    s = empty((Z.shape[0],), Z.dtype) if out is None else out
-    if n == 1:
-        np.copyto(s, Z[:, 0])
-        return s
-    np.add(Z[:, 0], Z[:, 1], out=s)
-    for j in range(2, n):
-        s += Z[:, j]
-    return s
 
 
 def log_sigmoid_pair(Z: np.ndarray) -> np.ndarray:
@@ -267,16 +246,19 @@ def log_sigmoid_pair(Z: np.ndarray) -> np.ndarray:
     return T
 
 
+def softmax_parts_ops(Z: np.ndarray, S: np.ndarray, s: np.ndarray, E: np.ndarray) -> list:
+    """``S = Z - max(Z, axis=1)``, ``E = exp(S)`` and ``s = sum(E, axis=1)`` as ops (``s`` holds the
+    row maxima until the sums). Exponents are kept above ``exp_floor``, so no term underflows."""
+    c = consts(Z.dtype)
+    subtract_max = [(np.subtract, (Z, s[:, None], S)), (_clip, (S, c.lo, c.inf, E)), (np.exp, (E, E))]
+    return row_max_ops(Z, s) + subtract_max + row_sum_ops(E, s)
+
+
 def softmax_parts(Z: np.ndarray, aux: tuple | None = None, E: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``S = Z - max(Z, axis=1)`` and ``s = sum(exp(S), axis=1)``, so ``log softmax(Z) = S - log s``,
-    into ``aux = (S, s)`` (or fresh arrays); ``exp(S)`` is left in ``E`` when given. Exponents
-    are kept above ``exp_floor``, so no term underflows."""
+    into ``aux = (S, s)`` (or fresh arrays); ``exp(S)`` is left in ``E`` when given."""
     S, s = (empty_like(Z), empty((Z.shape[0],), Z.dtype)) if aux is None else aux
-    np.subtract(Z, row_max(Z, out=s)[:, None], out=S)  # s holds the row maxima until the sums
-    c = consts(Z.dtype)
-    E = _clip(S, c.lo, c.inf, out=_out(E, Z))
-    np.exp(E, out=E)
-    row_sum(E, out=s)
+    run(softmax_parts_ops(Z, S, s, _out(E, Z)))
     return S, s
 
 
@@ -284,30 +266,28 @@ def _softmax_scratch(shape: tuple, dtype: np.dtype, order: str = "C") -> tuple[n
     return np.empty(shape, dtype, order=order), np.empty(shape[:1], dtype)
 
 
-def softmax(Z: np.ndarray, out: np.ndarray | None = None, aux: tuple | None = None) -> np.ndarray:
-    """Row-wise ``exp(Z) / sum(exp(Z))``, computed from ``Z - max(Z)``; rows sum to 1.
-    ``aux = (S, s)`` keeps ``softmax_parts`` for the cross-entropy."""
-    E = _out(out, Z)
-    _, s = softmax_parts(Z, aux, E)
-    return np.divide(E, s[:, None], out=E)
+def _softmax_ops(Z, E, aux=None):
+    """Row-wise ``exp(Z) / sum(exp(Z))`` into ``E``, computed from ``Z - max(Z)``; rows sum to 1.
+    ``aux = (S, s)`` (fresh when None) keeps ``softmax_parts`` for the cross-entropy."""
+    S, s = (empty_like(Z), empty((Z.shape[0],), Z.dtype)) if aux is None else aux
+    return softmax_parts_ops(Z, S, s, E) + [(np.divide, (E, s[:, None], E))]
 
 
-def _softmax_vjp(dA, Z, A, out=None, aux=None):
+def _softmax_vjp_ops(dA, Z, A, out, aux=None):
     """``dZ = A * (dA - sum(dA * A, axis=1))``: the softmax Jacobian applied row by row."""
-    s = row_sum(dA * A)
-    T = np.subtract(dA, s[:, None], out=_out(out, A))
-    T *= A
-    return T
+    T, s = empty_like(A), empty((A.shape[0],), A.dtype)
+    return [(np.multiply, (dA, A, T))] + row_sum_ops(T, s) + [(np.subtract, (dA, s[:, None], out)), (np.multiply, (out, A, out))]
 
 
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
-        Activation.from_ops("sigmoid", _sigmoid_ops, _sigmoid_vjp_ops),
-        Activation.from_ops("relu", _relu_ops, _relu_vjp_ops),
-        Activation.from_ops("leaky_relu", _leaky_relu_ops, _leaky_relu_vjp_ops),
-        Activation.from_ops("tanh", _tanh_ops, _tanh_vjp_ops),
-        Activation.from_ops("identity", _identity_ops, _identity_vjp_ops),
-        Activation("softmax", softmax, _softmax_vjp, elementwise=False, scratch=_softmax_scratch),
+        Activation("sigmoid", _sigmoid_ops, _sigmoid_vjp_ops),
+        Activation("relu", _relu_ops, _relu_vjp_ops),
+        Activation("leaky_relu", _leaky_relu_ops, _leaky_relu_vjp_ops),
+        Activation("tanh", _tanh_ops, _tanh_vjp_ops),
+        Activation("identity", _identity_ops, _identity_vjp_ops),
+        Activation("softmax", _softmax_ops, _softmax_vjp_ops, elementwise=False, scratch=_softmax_scratch),
     )
 }
+sigmoid, softmax = ACTIVATIONS["sigmoid"].fn, ACTIVATIONS["softmax"].fn

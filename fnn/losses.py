@@ -97,7 +97,7 @@ def output_delta_ops(loss: Loss, activation: Activation, Z: np.ndarray, A: np.nd
     ``D /= divisor(m)``, then, unless the pair is fused, the activation's vjp (``aux``: its scratch
     from the forward pass)."""
     ops = loss.delta_ops(D)
-    return ops if activation.name in loss.fused else ops + activation.backward_ops(D, Z, A, D, aux)
+    return ops if activation.name in loss.fused else ops + activation.vjp_ops(D, Z, A, D, aux)
 
 
 def output_delta(loss: Loss, activation: Activation, Z: np.ndarray, A: np.ndarray, Y: np.ndarray,

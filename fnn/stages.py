@@ -155,7 +155,7 @@ def forward_pass(pl: Plan, pairs, Zs, As, blocks, auxs, aug) -> Callable[[np.nda
             ops.append(product(As[i - 1], W, Z))
         if pl.bias[i] and not aug[i]:
             ops.append((np.add, (Z, b, Z)))
-        ops += act.forward_ops(Z, out, aux)
+        ops += act.ops(Z, out, aux)
 
     def forward(X: np.ndarray) -> None:
         take(X)
@@ -225,7 +225,7 @@ def backward_pass(pl: Plan, flat: np.ndarray, pairs, Zs, As, dAs, auxs, aug, blo
                 tail.append((db.fill, (0,)))
         if i:
             ops.append(product(dZ, W.T, dAs[i - 1]))
-            ops += pl.acts[i - 1].backward_ops(dAs[i - 1], Zs[i - 1], As[i - 1], dAs[i - 1], auxs[i - 1])
+            ops += pl.acts[i - 1].vjp_ops(dAs[i - 1], Zs[i - 1], As[i - 1], dAs[i - 1], auxs[i - 1])
     if pl.l2:
         rest += [(np.multiply, (flat, rates, decayed)), (np.add, (grad, decayed, grad))]
 
