@@ -1,6 +1,6 @@
 """The loss registry: a name maps to one frozen ``Loss`` carrying the cost and its gradient.
 
-Shapes: ``Z``, ``A`` and ``Y`` are ``(m, n_out)``. ``cost(Z, A, Y, aux=None)`` is the data term of ``J``
+Shapes: ``Z``, ``A`` and ``Y`` are ``(m, n_out)``. ``cost(Z, A, Y, aux=None, D=None)`` is the data term of ``J``
 (the L2 term is added by ``fnn.cost``); ``grad(Z, A, Y, out=None)`` is ``dJ/dA``. Cross-entropies are
 computed from ``Z`` (log-sigmoid, log-softmax), so they are exact and finite even where ``A``
 rounds to 0 or 1. For the pairs in ``fused`` (sigmoid + BCE, softmax + CCE) the output gradient
@@ -19,8 +19,8 @@ from fnn.buffers import empty, empty_like, ones
 
 @attrs.frozen
 class Loss:
-    """``cost(Z, A, Y, aux=None) -> J`` (data term; ``aux``: the output activation's scratch from
-    the forward pass); ``allowed`` output activations, of which ``fused`` take ``dZ = (A - Y) / m``.
+    """``cost(Z, A, Y, aux=None, D=None) -> J`` (data term; ``aux``: the output activation's scratch
+    from the forward pass; ``D``: the residual ``A - Y``, when the caller has it); ``allowed`` output activations, of which ``fused`` take ``dZ = (A - Y) / m``.
     ``divisor(m)``: the output delta starts as ``(A - Y) / divisor(m)``, which is ``dZ`` for a fused
     pair and ``dJ/dA`` (``grad``) otherwise."""
 
@@ -43,14 +43,14 @@ class Loss:
         return [(np.divide, (D, scalar(self.divisor(D.shape[0]), D.dtype), D))]
 
 
-def _bce(Z, A, Y, aux=None):
+def _bce(Z, A, Y, aux=None, D=None):
     """``-(1/m) sum[Y log A + (1-Y) log(1-A)] = (1/m) sum[softplus(Z) - Y*Z]``."""
     T = log_sigmoid_pair(Z)
     T -= np.multiply(Y, Z, out=empty_like(Z))
     return T.sum() / Z.shape[0]
 
 
-def _cce(Z, A, Y, aux=None):
+def _cce(Z, A, Y, aux=None, D=None):
     """``-(1/m) sum Y log A`` with ``log A = S - log s`` (``softmax_parts``, from the forward
     pass's ``aux`` or afresh): ``(1/m) [sum_i log s_i - sum_ik Y_ik S_ik]``, as the rows of ``Y``
     sum to 1 (the stages check it; ``dZ = (A - Y)/m`` rests on it too)."""
@@ -63,13 +63,12 @@ def _diff(A, Y, out=None):
     return np.subtract(A, Y, out=empty_like(A) if out is None else out)
 
 
-def _mse(Z, A, Y, aux=None):
-    D = _diff(A, Y)
-    return inner(D, D) / (2 * Z.shape[0])
+def _mse(Z, A, Y, aux=None, D=None):
+    return _sse(Z, A, Y, aux, D) / (2 * Z.shape[0])
 
 
-def _sse(Z, A, Y, aux=None):
-    D = _diff(A, Y)
+def _sse(Z, A, Y, aux=None, D=None):
+    D = _diff(A, Y) if D is None else D
     return inner(D, D)
 
 

@@ -185,11 +185,12 @@ def decay(pl: Plan, flat: np.ndarray, m: int, ws: Workspace | None = None) -> np
     return np.multiply(flat, rates, out=out)
 
 
-def run_cost(pl: Plan, flat: np.ndarray, Z: np.ndarray, A: np.ndarray, Y: np.ndarray, aux=None, ws: Workspace | None = None) -> np.floating:
+def run_cost(pl: Plan, flat: np.ndarray, Z: np.ndarray, A: np.ndarray, Y: np.ndarray, aux=None, ws: Workspace | None = None,
+             D: np.ndarray | None = None) -> np.floating:
     """``loss(Z, A, Y) + l2/(2m) sum ||W||^2`` as a scalar of ``Z``'s dtype, for the params' flat
-    vector ``flat`` (``aux``: the output activation's scratch from ``run_forward``); the L2 term is
-    ``<decay, flat> / 2``."""
-    J = pl.loss.cost(Z, A, Y, aux)
+    vector ``flat`` (``aux``: the output activation's scratch from ``run_forward``; ``D``: the
+    residual ``A - Y`` when computed, see ``backward_pass``); the L2 term is ``<decay, flat> / 2``."""
+    J = pl.loss.cost(Z, A, Y, aux, D)
     if pl.l2:
         J += np.vdot(decay(pl, flat, Y.shape[0], ws), flat) / 2
     return Z.dtype.type(J)
@@ -200,16 +201,21 @@ def input_grad(dZ: np.ndarray, dW: np.ndarray) -> Callable[[np.ndarray], np.ndar
     return lambda X: np.dot(X.T, dZ, dW)
 
 
+def residual(A: np.ndarray, Y: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """``D = A - Y``, where the output delta starts (``fnn.losses.output_delta_ops``)."""
+    return np.subtract(A, Y, out=D)
+
+
 def backward_pass(pl: Plan, flat: np.ndarray, pairs, Zs, As, dAs, auxs, aug, blocks, grad: np.ndarray, grads,
-                  decayed: np.ndarray | None, rates: np.ndarray | None, fresh: bool = False) -> Callable[[np.ndarray, np.ndarray], None]:
-    """``(X, Y) -> None``: the gradient of ``run_cost`` bound to its arrays, into the flat ``grad``
+                  decayed: np.ndarray | None, rates: np.ndarray | None, fresh: bool = False) -> Callable[[np.ndarray], None]:
+    """``X -> None``: the gradient of ``run_cost`` bound to its arrays, into the flat ``grad``
     (per-layer views ``grads``), for the params' ``flat`` vector and its ``pairs = plan.views(flat)``.
-    ``Zs``, ``As``, ``blocks`` hold the forward pass of ``X``; ``dZ`` of layer ``l`` goes to ``dAs[l]``,
-    L2's ``rates * flat`` (``decay``) to ``decayed``; ``fresh``: ``grad`` is not zero where no layer
-    writes (the bias of a bias-free layer)."""
+    ``Zs``, ``As``, ``blocks`` hold the forward pass of ``X``, and ``dAs[-1]`` the residual
+    ``A - Y`` (``residual``), which the squared errors' cost reads too; ``dZ`` of layer ``l`` goes
+    to ``dAs[l]``, L2's ``rates * flat`` (``decay``) to ``decayed``; ``fresh``: ``grad`` is not zero
+    where no layer writes (the bias of a bias-free layer)."""
     L, m, dtype = len(Zs), Zs[0].shape[0], Zs[0].dtype
-    A, D = As[-1], dAs[-1]
-    ops, rest, first = output_delta_ops(pl.loss, pl.acts[-1], Zs[-1], A, D, auxs[-1]), [], None
+    ops, rest, first = output_delta_ops(pl.loss, pl.acts[-1], Zs[-1], As[-1], dAs[-1], auxs[-1]), [], None
     for i in range(L - 1, -1, -1):
         W, (dW, db, dWb), dZ, tail = pairs[i][0], grads[i], dAs[i], rest if i == 0 else ops
         if aug[i]:
@@ -229,8 +235,7 @@ def backward_pass(pl: Plan, flat: np.ndarray, pairs, Zs, As, dAs, auxs, aug, blo
     if pl.l2:
         rest += [(np.multiply, (flat, rates, decayed)), (np.add, (grad, decayed, grad))]
 
-    def backward(X: np.ndarray, Y: np.ndarray) -> None:
-        np.subtract(A, Y, out=D)
+    def backward(X: np.ndarray) -> None:
         run(ops)
         if first is not None:
             first(X)
@@ -248,7 +253,7 @@ def step_passes(pl: Plan, flat: np.ndarray, ws: Workspace) -> tuple[Callable, Ca
 
 
 def run_backward(pl: Plan, flat: np.ndarray, pairs, X: np.ndarray, Zs, As, Y: np.ndarray, ws: Workspace | None = None) -> np.ndarray:
-    """``backward_pass`` of ``(X, Y)``: the gradient as a flat vector (layout of ``Params.flat``),
+    """``residual`` and ``backward_pass`` of ``(X, Y)``: the gradient as a flat vector (layout of ``Params.flat``),
     ``ws.grad``, rewritten, or a fresh one. ``Zs``, ``As`` come from ``run_forward`` with the same ``ws``."""
     if ws is None:
         m, dtype, aug = Y.shape[0], Zs[-1].dtype, augmented(pl, Y.shape[0])
@@ -256,10 +261,12 @@ def run_backward(pl: Plan, flat: np.ndarray, pairs, X: np.ndarray, Zs, As, Y: np
         dAs = [np.empty((m, w[1]), dtype, order=layout) for w, _ in pl.shapes[:-1]] + [empty_like(As[-1])]
         blocks = [block(A) if a else None for a, A in zip(aug, [X] + As[:-1])]
         rates = decay_rates(pl, m, dtype) if pl.l2 else None
+        residual(As[-1], Y, dAs[-1])
         backward_pass(pl, flat, pairs, Zs, As, dAs, [None] * len(Zs), aug, blocks, grad, pl.views(grad),
-                      np.empty_like(flat) if pl.l2 else None, rates, fresh=True)(X, Y)
+                      np.empty_like(flat) if pl.l2 else None, rates, fresh=True)(X)
         return grad
-    step_passes(pl, flat, ws)[1](X, Y)
+    residual(As[-1], Y, ws.dA[-1])
+    step_passes(pl, flat, ws)[1](X)
     return ws.grad
 
 

@@ -26,7 +26,7 @@ from fnn.init import init_params
 from fnn.labels import targets
 from fnn.optimizers import sgd
 from fnn.records import FitResult, Grads, Network, Optimizer, Params, TrainState, readonly
-from fnn.stages import Plan, as_input, check_net, check_params, check_targets, plan, run_cost, step_passes
+from fnn.stages import Plan, as_input, check_net, check_params, check_targets, plan, residual, run_cost, step_passes
 from fnn.workspace import Workspace, Workspaces, order
 
 Batch = tuple[np.ndarray, np.ndarray]
@@ -124,7 +124,8 @@ def given_state(ws_carry: Carry, given: TrainState | None, pl: Plan, optimizer: 
 
 def cost_stage(pl: Plan, optimizer: Optimizer) -> Callable[[Workspace], Workspace]:
     def stage(ws: Workspace) -> Workspace:
-        J = run_cost(pl, ws.carry[0], ws.Z[-1], ws.A[-1], ws.Y, ws.aux[-1], ws)
+        D = residual(ws.A[-1], ws.Y, ws.dA[-1])  # read by the squared errors' cost and the backward pass
+        J = run_cost(pl, ws.carry[0], ws.Z[-1], ws.A[-1], ws.Y, ws.aux[-1], ws, D)
         if not math.isfinite(J):
             raise DivergenceError(ws.carry[2], given_state(ws.carry, ws.given, pl, optimizer), float(J))
         ws.loss = J
@@ -138,7 +139,7 @@ def backward_stage(borrowed: bool) -> Callable[[Workspace], Workspace]:
     reference to it); otherwise it gets a copy of its own."""
 
     def stage(ws: Workspace) -> Workspace:
-        ws.passes[1](ws.X, ws.Y)
+        ws.passes[1](ws.X)
         ws.g = ws.grad if borrowed else ws.grad.copy()
         return ws
 
