@@ -20,7 +20,7 @@ import numpy as np
 from toolz import accumulate, compose_left
 
 from fnn import checks
-from fnn.buffers import empty, ones
+from fnn.buffers import empty, empty_like, ones
 from fnn.history import evaluator, fit_by_epoch
 from fnn.init import init_params
 from fnn.labels import targets
@@ -229,7 +229,7 @@ def carry_fold(net: Network, optimizer: Optimizer) -> Callable[[Iterable[Batch],
         bound: dict = {}
         held: dict = {}  # rows -> workspace
         flat = state.params.flat
-        spares = (np.empty_like(flat), np.empty_like(flat)) if fills else None
+        spares = (empty_like(flat), empty_like(flat)) if fills else None  # from the pool, as fresh params were
 
         def begin(carry: Carry, batch: Batch) -> Workspace:
             m = batch[0].shape[0]
