@@ -1,10 +1,10 @@
 """The loss registry: a name maps to one frozen ``Loss`` carrying the cost and its gradient.
 
-Shapes: ``Z``, ``A`` and ``Y`` are ``(m, n_out)``. ``cost(Z, A, Y, aux=None, D=None)`` is the data term of ``J``
-(the L2 term is added by ``fnn.cost``); ``grad(Z, A, Y, out=None)`` is ``dJ/dA``. Cross-entropies are
-computed from ``Z`` (log-sigmoid, log-softmax), so they are exact and finite even where ``A``
-rounds to 0 or 1. For the pairs in ``fused`` (sigmoid + BCE, softmax + CCE) the output gradient
-is ``dZ = (A - Y) / m`` in one pass.
+Shapes: ``Z``, ``A`` and ``Y`` are ``(m, n_out)``. ``cost(Z, A, Y, aux=None, D=None)`` is the
+data term of ``J`` (the L2 term is added by ``fnn.cost``); ``grad(Z, A, Y, out=None)`` is ``dJ/dA``
+where it exists. Cross-entropies are computed from ``Z`` (log-sigmoid, log-softmax), so they are
+exact and finite even where ``A`` rounds to 0 or 1. For the pairs in ``fused`` (sigmoid + BCE,
+softmax + CCE) the output gradient is ``dZ = (A - Y) / m`` in one pass.
 """
 from __future__ import annotations
 
@@ -20,9 +20,10 @@ from fnn.buffers import empty, empty_like, ones
 @attrs.frozen
 class Loss:
     """``cost(Z, A, Y, aux=None, D=None) -> J`` (data term; ``aux``: the output activation's scratch
-    from the forward pass; ``D``: the residual ``A - Y``, when the caller has it); ``allowed`` output activations, of which ``fused`` take ``dZ = (A - Y) / m``.
-    ``divisor(m)``: the output delta starts as ``(A - Y) / divisor(m)``, which is ``dZ`` for a fused
-    pair and ``dJ/dA`` (``grad``) otherwise."""
+    from the forward pass; ``D``: the residual ``A - Y``, when the caller has it); ``allowed``
+    output activations, of which ``fused`` take ``dZ = (A - Y) / m``. ``divisor(m)``: the output
+    delta starts as ``(A - Y) / divisor(m)``, which is ``dZ`` for a fused pair and ``dJ/dA``
+    (``grad``) otherwise."""
 
     name: str
     cost: Callable[[np.ndarray, np.ndarray, np.ndarray], float]
@@ -34,7 +35,7 @@ class Loss:
         """``dJ/dA = (A - Y) / divisor(m)``, for a loss that is not only ever fused (MSE, SSE)."""
         if self.allowed <= self.fused:
             raise TypeError(f"{self.name}: its gradient is taken with respect to Z only (fused with {sorted(self.fused)})")
-        D = np.subtract(A, Y, out=empty_like(A) if out is None else out)
+        D = _diff(A, Y, out)
         run(self.delta_ops(D))
         return D
 
