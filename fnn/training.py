@@ -117,9 +117,9 @@ def forward_stage(ws: Workspace) -> Workspace:
     return ws
 
 
-def given_state(ws_carry: Carry, given: TrainState | None, pl: Plan, optimizer: Optimizer) -> TrainState:
+def given_state(carry: Carry, given: TrainState | None, pl: Plan, optimizer: Optimizer) -> TrainState:
     """The state a step was given: ``given``, or the record of its carry."""
-    return given if given is not None else state_of(ws_carry, pl, optimizer)
+    return given if given is not None else state_of(carry, pl, optimizer)
 
 
 def cost_stage(pl: Plan, optimizer: Optimizer) -> Callable[[Workspace], Workspace]:

@@ -7,7 +7,8 @@ optimizer moments). The public stages pass no workspace and get fresh arrays, wh
 they return then own.
 
 A workspace is lent to one step at a time (``Workspaces.take`` / ``give``, whose list
-operations are atomic), so steps running at once in several threads never share one.
+operations are atomic), so steps running at once in several threads never share one; ``fit``'s
+fold takes one per batch size for all its steps and gives them back at its end.
 """
 from __future__ import annotations
 
