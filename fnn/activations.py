@@ -254,10 +254,15 @@ def softmax_parts_ops(Z: np.ndarray, S: np.ndarray, s: np.ndarray, E: np.ndarray
     return row_max_ops(Z, s) + subtract_max + row_sum_ops(E, s)
 
 
+def _parts(Z: np.ndarray, aux: tuple | None) -> tuple[np.ndarray, np.ndarray]:
+    """``aux = (S, s)``, or fresh arrays for them: ``S`` like ``Z``, ``s`` of shape ``(m,)``."""
+    return (empty_like(Z), empty((Z.shape[0],), Z.dtype)) if aux is None else aux
+
+
 def softmax_parts(Z: np.ndarray, aux: tuple | None = None, E: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``S = Z - max(Z, axis=1)`` and ``s = sum(exp(S), axis=1)``, so ``log softmax(Z) = S - log s``,
     into ``aux = (S, s)`` (or fresh arrays); ``exp(S)`` is left in ``E`` when given."""
-    S, s = (empty_like(Z), empty((Z.shape[0],), Z.dtype)) if aux is None else aux
+    S, s = _parts(Z, aux)
     run(softmax_parts_ops(Z, S, s, _out(E, Z)))
     return S, s
 
@@ -269,7 +274,7 @@ def _softmax_scratch(shape: tuple, dtype: np.dtype, order: str = "C") -> tuple[n
 def _softmax_ops(Z, E, aux=None):
     """Row-wise ``exp(Z) / sum(exp(Z))`` into ``E``, computed from ``Z - max(Z)``; rows sum to 1.
     ``aux = (S, s)`` (fresh when None) keeps ``softmax_parts`` for the cross-entropy."""
-    S, s = (empty_like(Z), empty((Z.shape[0],), Z.dtype)) if aux is None else aux
+    S, s = _parts(Z, aux)
     return softmax_parts_ops(Z, S, s, E) + [(np.divide, (E, s[:, None], E))]
 
 
