@@ -309,7 +309,7 @@ def run_hand(w, X, y, pairs, epochs):
     opt, c, lr, half = fnn.sgd(w.lr), consts(dtype), np.array(w.lr, dtype), np.array(0.5, dtype)
     Y = fnn.targets(net, y).astype(dtype)
     Z1, A1, U1, dZ1 = (np.empty((m, 4), dtype) for _ in range(4))
-    Z2, A2, U2, D, dZ2 = (np.empty((m, 1), dtype) for _ in range(5))
+    Z2, A2, U2, D = (np.empty((m, 1), dtype) for _ in range(4))
     grad, unit = np.zeros(net.n_params, dtype), np.ones(net.n_params, dtype)
     dW1, dW2 = grad[:12].reshape(3, 4), grad[16:20].reshape(4, 1)
 
@@ -326,13 +326,13 @@ def run_hand(w, X, y, pairs, epochs):
         W1, W2 = p[:12].reshape(3, 4), p[16:20].reshape(4, 1)
         sigmoid(np.dot(X, W1, out=Z1), A1, U1)
         sigmoid(np.dot(A1, W2, out=Z2), A2, U2)
-        J = np.vdot(np.subtract(A2, Y, out=D), D)
+        J = np.vdot(np.subtract(A2, Y, out=D), D)  # the residual, which the output delta then starts from
         if not math.isfinite(J):
             raise fnn.DivergenceError(count, state_of(p, count, loss), float(J))
-        np.divide(np.subtract(A2, Y, out=dZ2), half, out=dZ2)
-        np.multiply(dZ2, np.divide(A2, U2, out=U2), out=dZ2)
-        np.dot(A1.T, dZ2, out=dW2)
-        np.dot(dZ2, W2.T, out=dZ1)
+        np.divide(D, half, out=D)
+        np.multiply(D, np.divide(A2, U2, out=U2), out=D)
+        np.dot(A1.T, D, out=dW2)
+        np.dot(D, W2.T, out=dZ1)
         np.multiply(dZ1, np.divide(A1, U1, out=U1), out=dZ1)
         np.dot(X.T, dZ1, out=dW1)
         new = np.multiply(grad, lr, out=np.empty_like(p))
