@@ -16,7 +16,6 @@ from typing import Callable, NamedTuple
 import attrs
 import numpy as np
 
-from fnn.buffers import empty, empty_like, ones
 
 LEAKY_SLOPE = 0.01
 
@@ -122,7 +121,25 @@ Python wrapper (~1.5 µs); as ``clip(Z, 0, inf)`` it is also about twice as fast
 
 
 def _out(out: np.ndarray | None, like: np.ndarray) -> np.ndarray:
-    return empty_like(like) if out is None else out
+    return np.empty_like(like) if out is None else out
+
+
+_ONES: dict[tuple[int, np.dtype], np.ndarray] = {}
+
+
+def ones(n: int, dtype) -> np.ndarray:
+    """A read-only vector of ``n`` ones (cached): ``Z @ ones`` sums rows, ``ones @ Z`` columns.
+
+    >>> ones(3, np.float32).tolist()
+    [1.0, 1.0, 1.0]
+    """
+    key = (n, np.dtype(dtype))
+    vec = _ONES.get(key)
+    if vec is None:
+        vec = np.ones(n, dtype)
+        vec.flags.writeable = False
+        vec = _ONES.setdefault(key, vec)
+    return vec
 
 
 def _sigmoid_ops(Z, E, U=None):
@@ -135,7 +152,7 @@ def _sigmoid_ops(Z, E, U=None):
 
 def _sigmoid_vjp_ops(dA, Z, A, out, aux=None):
     """``dA * A * (1 - A) = dA * A / U``, as ``1 - A = 1 / U`` (``U = 1 + exp(Z)``, from ``aux`` or afresh)."""
-    ops = [] if aux is not None else _sigmoid_ops(Z, empty_like(Z), aux := empty_like(Z))
+    ops = [] if aux is not None else _sigmoid_ops(Z, np.empty_like(Z), aux := np.empty_like(Z))
     return ops + [(np.divide, (A, aux, aux)), (np.multiply, (dA, aux, out))]
 
 
@@ -209,14 +226,14 @@ def row_sum_ops(Z: np.ndarray, s: np.ndarray) -> list:
 
 def row_max(Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``max(Z, axis=1)``, shape ``(m,)``, into ``out`` or a fresh vector."""
-    M = empty((Z.shape[0],), Z.dtype) if out is None else out
+    M = np.empty((Z.shape[0],), Z.dtype) if out is None else out
     run(row_max_ops(Z, M))
     return M
 
 
 def row_sum(Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``sum(Z, axis=1)``, shape ``(m,)``, into ``out`` or a fresh vector."""
-    s = empty((Z.shape[0],), Z.dtype) if out is None else out
+    s = np.empty((Z.shape[0],), Z.dtype) if out is None else out
     run(row_sum_ops(Z, s))
     return s
 
@@ -237,12 +254,12 @@ def log_sigmoid_pair(Z: np.ndarray) -> np.ndarray:
     ``-log sigmoid(Z) = softplus(Z) - Z``.
     """
     dtype = Z.dtype
-    T = np.abs(Z, out=empty_like(Z))
+    T = np.abs(Z, out=np.empty_like(Z))
     np.minimum(T, consts(dtype).hi, out=T)
     np.negative(T, out=T)
     np.exp(T, out=T)
     np.log1p(T, out=T)
-    T += _clip(Z, consts(dtype).zero, consts(dtype).inf, out=empty_like(Z))  # relu(Z)
+    T += _clip(Z, consts(dtype).zero, consts(dtype).inf, out=np.empty_like(Z))  # relu(Z)
     return T
 
 
@@ -256,7 +273,7 @@ def softmax_parts_ops(Z: np.ndarray, S: np.ndarray, s: np.ndarray, E: np.ndarray
 
 def _parts(Z: np.ndarray, aux: tuple | None) -> tuple[np.ndarray, np.ndarray]:
     """``aux = (S, s)``, or fresh arrays for them: ``S`` like ``Z``, ``s`` of shape ``(m,)``."""
-    return (empty_like(Z), empty((Z.shape[0],), Z.dtype)) if aux is None else aux
+    return (np.empty_like(Z), np.empty((Z.shape[0],), Z.dtype)) if aux is None else aux
 
 
 def softmax_parts(Z: np.ndarray, aux: tuple | None = None, E: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -280,7 +297,7 @@ def _softmax_ops(Z, E, aux=None):
 
 def _softmax_vjp_ops(dA, Z, A, out, aux=None):
     """``dZ = A * (dA - sum(dA * A, axis=1))``: the softmax Jacobian applied row by row."""
-    T, s = empty_like(A), empty((A.shape[0],), A.dtype)
+    T, s = np.empty_like(A), np.empty((A.shape[0],), A.dtype)
     return [(np.multiply, (dA, A, T))] + row_sum_ops(T, s) + [(np.subtract, (dA, s[:, None], out)), (np.multiply, (out, A, out))]
 
 

@@ -123,7 +123,7 @@ def epoch_scan(fold_steps: Callable, epoch_batches: Callable[[int], Iterable], e
                evaluate: Callable[[TrainState], tuple[float, float]], rate: Callable[[int], float],
                min_delta: float = 0.0) -> Iterator[Epoch]:
     """Lazily yield an ``Epoch`` per epoch index in ``epochs``, each ``fold_steps(epoch_batches(e), state)
-    -> (state, step losses)`` (``fnn.training.carry_fold``)."""
+    -> (state, step losses)`` (``fnn.engine.Step.fold``)."""
 
     def run(prev: Epoch, e: int) -> Epoch:
         lr = rate(prev.state.step)

@@ -13,8 +13,7 @@ from typing import Callable
 import attrs
 import numpy as np
 
-from fnn.activations import ACTIVATIONS, Activation, inner, log_sigmoid_pair, run, scalar, softmax_parts
-from fnn.buffers import empty, empty_like, ones
+from fnn.activations import ACTIVATIONS, Activation, inner, log_sigmoid_pair, ones, run, scalar, softmax_parts
 
 
 @attrs.frozen
@@ -47,7 +46,7 @@ class Loss:
 def _bce(Z, A, Y, aux=None, D=None):
     """``-(1/m) sum[Y log A + (1-Y) log(1-A)] = (1/m) sum[softplus(Z) - Y*Z]``."""
     T = log_sigmoid_pair(Z)
-    T -= np.multiply(Y, Z, out=empty_like(Z))
+    T -= np.multiply(Y, Z, out=np.empty_like(Z))
     return T.sum() / Z.shape[0]
 
 
@@ -56,12 +55,12 @@ def _cce(Z, A, Y, aux=None, D=None):
     pass's ``aux`` or afresh): ``(1/m) [sum_i log s_i - sum_ik Y_ik S_ik]``, as the rows of ``Y``
     sum to 1 (the stages check it; ``dZ = (A - Y)/m`` rests on it too)."""
     S, s = softmax_parts(Z) if aux is None else aux
-    logs = np.log(s, out=empty(s.shape, s.dtype))
+    logs = np.log(s, out=np.empty(s.shape, s.dtype))
     return (np.dot(ones(s.shape[0], s.dtype), logs) - inner(Y, S)) / Z.shape[0]
 
 
 def _diff(A, Y, out=None):
-    return np.subtract(A, Y, out=empty_like(A) if out is None else out)
+    return np.subtract(A, Y, out=np.empty_like(A) if out is None else out)
 
 
 def _mse(Z, A, Y, aux=None, D=None):

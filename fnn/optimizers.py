@@ -1,7 +1,7 @@
 """Optimizers as pure pairs, as in optax: ``init(params) -> state``, ``update(params, grads, state)``.
 
-All arithmetic runs on the flat parameter and gradient vectors (an optimizer's ``Kernel``), so an
-update is a handful of array operations whatever the depth. ``count`` is the number of updates applied; the learning
+All arithmetic runs on the flat parameter and gradient vectors (an optimizer's ``update`` is a
+``FlatUpdate``), so an update is a handful of array operations whatever the depth. ``count`` is the number of updates applied; the learning
 rate of an update is ``schedule(count)`` (``k = 0`` first) and Adam's ``t = count + 1``::
 
     sgd:      p -= lr * g
@@ -19,10 +19,11 @@ import attrs
 import numpy as np
 
 from fnn import checks
-from fnn.buffers import empty_like
-from fnn.records import Optimizer, Params, Refrozen, frozen_array, readonly
+from fnn.engine.pool import empty_like
+from fnn.records import Optimizer, Params, Refrozen, frozen_array, owning, readonly
 from fnn.schedules import as_schedule, constant, rate_at
-from fnn.stages import descend, flat_pair
+from fnn.activations import scalar
+from fnn.stages import flat_pair
 
 
 @attrs.frozen(eq=False)
@@ -54,21 +55,15 @@ def _zeros(params: Params) -> np.ndarray:
 
 
 @attrs.frozen
-class Kernel:
-    """The arithmetic of an optimizer on flat vectors: ``apply(p, g, state) -> (new p, new state)``.
-
-    ``p`` and ``g`` share a dtype; ``new p`` is a fresh writable vector, ``new state`` a record of
-    ``state_type``. ``update`` wraps it with checks and records; ``fnn.train_step`` calls it directly.
-    Keyword only: ``borrows_grads``: ``apply`` keeps no reference to ``g`` (nor a view of it) in
-    what it returns, so ``train_step`` may hand it a gradient buffer that it fills again next step;
-    ``fills``: ``apply(p, g, state, out)`` writes ``new p`` into ``out``, a writable vector like
-    ``p`` (not ``p`` itself), and returns it, so ``fit`` can alternate between two buffers.
-    """
+class FlatUpdate:
+    """An optimizer's update as arithmetic on flat vectors: ``apply(p, g, state, out=None) -> (new p,
+    new state)``, with ``p`` and ``g`` of one dtype; ``new p`` is written into ``out`` (a writable
+    vector like ``p``, not ``p`` itself) or a fresh vector, and ``new state`` is a fresh
+    ``state_type`` record that holds no reference to ``g``. Called with records it is the pure
+    ``update(params, grads, state) -> (params, state)``; the engine calls ``apply`` directly."""
 
     state_type: type
     apply: Callable[..., tuple[np.ndarray, Any]]
-    borrows_grads: bool = attrs.field(default=False, kw_only=True)
-    fills: bool = attrs.field(default=False, kw_only=True)
 
     def check(self, state: Any) -> Any:
         if not isinstance(state, self.state_type):
@@ -77,16 +72,21 @@ class Kernel:
             )
         return state
 
-
-def _optimizer(name: str, hyperparams: dict, init: Callable, kernel: Kernel) -> Optimizer:
-    """An ``Optimizer`` whose ``update`` checks its arguments and runs ``kernel`` on the flat vectors."""
-
-    def update(params, grads, state):
+    def __call__(self, params: Params, grads: Any, state: Any) -> tuple[Params, Any]:
         p, g = flat_pair(params, grads)
-        flat, state = kernel.apply(p, g, kernel.check(state))
-        return Params.from_flat(flat, params.shapes), state
+        flat, state = self.apply(p, g, self.check(state))
+        return owning(Params, flat, params.shapes), state
 
-    return Optimizer(init, update, name, hyperparams, kernel=kernel)
+
+def _optimizer(name: str, hyperparams: dict, init: Callable, state_type: type, apply: Callable) -> Optimizer:
+    """An ``Optimizer`` whose ``update`` is the ``FlatUpdate`` of ``apply``."""
+    return Optimizer(init, FlatUpdate(state_type, apply), name, hyperparams)
+
+
+def descend(p: np.ndarray, g: np.ndarray, lr: float, out: np.ndarray | None = None) -> np.ndarray:
+    """``p - lr * g`` (``lr`` taken in ``p``'s dtype) into ``out`` (a vector like ``p``, not ``p``) or a fresh one."""
+    step = np.multiply(g, scalar(lr, p.dtype), out=empty_like(p) if out is None else out)
+    return np.subtract(p, step, out=step)
 
 
 def _rate(schedule) -> Callable[[int], float]:
@@ -113,7 +113,7 @@ def sgd(learning_rate) -> Optimizer:
     def apply(p, g, state, out=None):
         return descend(p, g, rate(state.count), out), SgdState(state.count + 1)
 
-    return _optimizer("sgd", {"learning_rate": schedule}, lambda params: SgdState(0), Kernel(SgdState, apply, borrows_grads=True, fills=True))
+    return _optimizer("sgd", {"learning_rate": schedule}, lambda params: SgdState(0), SgdState, apply)
 
 
 def momentum(learning_rate, beta: float = 0.9) -> Optimizer:
@@ -127,7 +127,7 @@ def momentum(learning_rate, beta: float = 0.9) -> Optimizer:
         return descend(p, v, rate(state.count), out), MomentumState(state.count + 1, v)
 
     init = lambda params: MomentumState(0, _zeros(params))  # noqa: E731
-    return _optimizer("momentum", {"learning_rate": schedule, "beta": beta}, init, Kernel(MomentumState, apply, borrows_grads=True, fills=True))
+    return _optimizer("momentum", {"learning_rate": schedule, "beta": beta}, init, MomentumState, apply)
 
 
 def rmsprop(learning_rate, beta: float = 0.9, eps: float = 1e-8) -> Optimizer:
@@ -147,7 +147,7 @@ def rmsprop(learning_rate, beta: float = 0.9, eps: float = 1e-8) -> Optimizer:
 
     init = lambda params: RmspropState(0, _zeros(params))  # noqa: E731
     hyper = {"learning_rate": schedule, "beta": beta, "eps": eps}
-    return _optimizer("rmsprop", hyper, init, Kernel(RmspropState, apply, borrows_grads=True, fills=True))
+    return _optimizer("rmsprop", hyper, init, RmspropState, apply)
 
 
 def adam(learning_rate=1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> Optimizer:
@@ -178,7 +178,7 @@ def adam(learning_rate=1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: floa
         return AdamState(0, zeros, zeros)
 
     hyper = {"learning_rate": schedule, "beta1": beta1, "beta2": beta2, "eps": eps}
-    return _optimizer("adam", hyper, init, Kernel(AdamState, apply, borrows_grads=True, fills=True))
+    return _optimizer("adam", hyper, init, AdamState, apply)
 
 
 OPTIMIZERS = {f.__name__: f for f in (sgd, momentum, rmsprop, adam)}

@@ -267,21 +267,35 @@ class _Flat(Refrozen):
 
     def __reduce__(self):
         if self._layers is None:
-            return type(self).from_flat, (self._flat, self._shapes)
+            return owning, (type(self), self._flat, self._shapes)
         return _rebuild, (type(self), {"layers": self._layers})
 
     @classmethod
-    def from_flat(cls, flat: np.ndarray, shapes) -> Any:
-        """Build the record from a flat vector it then owns (made read-only, not copied).
+    def from_flat(cls, flat: Any, shapes) -> Any:
+        """Build the record from a flat vector laid out like ``flat`` (``W`` row-major, then ``b``,
+        layer by layer) and the per-layer ``shapes``; a writable ``flat`` is copied, never flagged.
 
-        What ``cls(flat=..., shapes=...)`` builds, set slot by slot (a training step makes one
-        per update: attrs' ``__init__`` and its converters would be most of its cost)."""
-        flat.flags.writeable = False
-        rec = object.__new__(cls)
-        _set(rec, "_layers", None)
-        _set(rec, "_flat", flat)
-        _set(rec, "_shapes", shapes if type(shapes) is tuple else tuple(shapes))
-        return rec
+        >>> p = Params.from_flat(np.arange(3.0), (((2, 1), (1,)),)); p.layers[0].W.tolist(), p.layers[0].b.tolist()
+        ([[0.0], [1.0]], [2.0])
+        """
+        flat = freeze(flat, "flat")
+        shapes = tuple(tuple(map(tuple, pair)) for pair in shapes)
+        size = sum(w[0] * w[1] + b[0] for w, b in shapes)
+        if flat.shape != (size,):
+            raise ValueError(f"flat: expected shape ({size},) for shapes {shapes}, got {flat.shape}")
+        return owning(cls, flat, shapes)
+
+
+def owning(cls: type, flat: np.ndarray, shapes: tuple) -> Any:
+    """A ``Params`` or ``Grads`` that owns ``flat``, a fresh vector nobody else holds (made
+    read-only, not copied): what a step builds per update, set slot by slot (attrs' ``__init__``
+    and its converters would be most of its cost)."""
+    flat.flags.writeable = False
+    rec = object.__new__(cls)
+    _set(rec, "_layers", None)
+    _set(rec, "_flat", flat)
+    _set(rec, "_shapes", shapes)
+    return rec
 
 
 _set = object.__setattr__
@@ -349,16 +363,13 @@ class Optimizer:
     """A pure pair: ``init(params) -> opt_state``, ``update(params, grads, opt_state) -> (params, opt_state)``.
 
     ``name`` and ``hyperparams`` describe how it was built (``fnn.adam(1e-3)`` has
-    ``name="adam"``), so that it can be stored and rebuilt. ``kernel`` (keyword only, optional) is
-    the same arithmetic on flat vectors (``fnn.optimizers.Kernel``), which ``train_step`` calls
-    without building records; an optimizer without one is run through ``update``.
+    ``name="adam"``), so that it can be stored and rebuilt.
     """
 
     init: Callable
     update: Callable
     name: str = "custom"
     hyperparams: tuple = attrs.field(default=(), converter=lambda d: tuple(dict(d).items()))
-    kernel: Any = attrs.field(default=None, kw_only=True, repr=False)
 
     def __reduce__(self):
         """Pickle a built-in optimizer by ``name`` and ``hyperparams`` (its functions are closures)."""

@@ -152,7 +152,6 @@ CASES = [
     ("fit: optimizer a string", lambda: fnn.fit(NET, X, y, optimizer="adam"), TypeError, ["optimizer", "Optimizer", "str"]),
     ("fit: params and state", lambda: fnn.fit(NET, X, y, params=P, state=STATE), ValueError, ["params", "None", "Params"]),
     ("fit: params of another network", lambda: fnn.fit(NET, X, y, params=OTHER_P), ValueError, ["params.layers[0].W", "(2, 3)", "(3, 3)"]),
-    ("fit: state mid-epoch", lambda: fnn.fit(NET, X, y, batch_size=4, state=attrs.evolve(STATE, step=3)), ValueError, ["state.step", "whole number of epochs", "3"]),
     # --- labels
     ("targets: softmax label out of range", lambda: fnn.targets(SOFT, [0, 1, 3]), ValueError, ["y", "[0, 3)", "3"]),
     ("targets: negative label", lambda: fnn.targets(SOFT, [0, -1]), ValueError, ["y", "[0, 3)", "-1"]),

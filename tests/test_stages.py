@@ -146,7 +146,7 @@ def grid_case(hidden, output, loss, l2, use_bias, seed=0, m=6):
 @pytest.mark.parametrize("hidden, out_loss, l2, use_bias", GRID, ids=lambda v: str(v))
 def test_gradient_check_every_activation_loss_l2_bias(hidden, out_loss, l2, use_bias, m):
     net, params, Xg, Yg = grid_case(hidden, *out_loss, l2, use_bias, m=m)
-    assert fnn.workspace.order(fnn.stages.plan(net), m) == ("F" if m == 24 else "C")
+    assert fnn.engine.plan.plan(net).order(m) == ("F" if m == 24 else "C")
     assert fnn.gradient_check(net, params, Xg, Yg) < 1e-7
 
 

@@ -96,29 +96,6 @@ def test_fit_equals_the_hand_written_fold_bit_for_bit(make):
     assert result.losses.shape == (20,) and result.losses[-1] == final.loss
 
 
-def custom_kernel():
-    """sgd's kernel as a user would write one: no ``out``, no ``fills``."""
-    from fnn.optimizers import Kernel, SgdState
-
-    kernel = Kernel(SgdState, lambda p, g, state: (p - 0.1 * g, SgdState(state.count + 1)))
-    return fnn.Optimizer(lambda params: SgdState(0), None, kernel=kernel)
-
-
-@pytest.mark.parametrize("make", OPTIMIZERS + [custom_kernel, lambda: fnn.Optimizer(fnn.sgd(0.1).init, fnn.sgd(0.1).update)])
-def test_full_batch_fit_in_column_order_equals_the_fold_bit_for_bit(make):
-    """A tall full batch: column order, the first layer augmented, the passes bound once per params vector."""
-    rng = np.random.default_rng(1)
-    X = rng.standard_normal((60, 3))
-    y = (X[:, 0] > X[:, 1]).astype(int)
-    net = fnn.network([3, 4, 5, 2], hidden="tanh", output="softmax", l2=0.05)
-    assert fnn.workspace.order(fnn.stages.plan(net), 60) == "F"
-    params, opt = fnn.init_params(net, seed=2), make()
-    result = fnn.fit(net, X, y, optimizer=opt, epochs=6, params=params)
-    trail = list(fnn.scan(fnn.train_step(net, opt), fnn.batches(X, fnn.targets(net, y), epochs=6), fnn.init_state(params, opt)))
-    assert_same(trail[-1].params, result.state.params)
-    np.testing.assert_array_equal(result.losses, [s.loss for s in trail[1:]])
-
-
 def test_fit_leaves_the_states_it_returned_intact():
     """fit's two params vectors are its own: a state it returned is never written again."""
     net, params, X, y = setup(fnn.adam(0.01))
@@ -158,11 +135,9 @@ def test_five_plus_five_epochs_equal_ten(make):
     np.testing.assert_array_equal(ten.losses, np.r_[five.losses, more.losses])
 
 
-def test_fit_rejects_a_state_that_is_not_whole_epochs():
+def test_fit_rejects_params_beside_a_state():
     net, params, X, y = setup(fnn.sgd(0.1))
-    state = fnn.fit(net, X, y, epochs=1, batch_size=7, params=params).state  # 5 steps
-    with pytest.raises(ValueError, match=r"state.step: expected a whole number of epochs \(4 batches each"):
-        fnn.fit(net, X, y, epochs=1, batch_size=8, state=state)
+    state = fnn.fit(net, X, y, epochs=1, batch_size=7, params=params).state
     with pytest.raises(ValueError, match="params: expected None when a state is given"):
         fnn.fit(net, X, y, state=state, params=params)
 

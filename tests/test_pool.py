@@ -6,7 +6,7 @@ import threading
 import numpy as np
 import pytest
 
-from fnn import buffers
+from fnn.engine import pool as buffers
 
 F64 = np.dtype(np.float64)
 BIG = (64, 64)  # 32 KiB: pooled
@@ -58,9 +58,11 @@ def test_threads_never_get_the_same_array():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_ones_is_a_cached_read_only_vector(dtype):
-    v = buffers.ones(7, dtype)
+    from fnn.activations import ones
+
+    v = ones(7, dtype)
     assert v.dtype == dtype and v.tolist() == [1.0] * 7 and not v.flags.writeable
-    assert buffers.ones(7, dtype) is v
+    assert ones(7, dtype) is v
 
 
 def test_the_pool_holds_at_most_its_byte_budget(monkeypatch):

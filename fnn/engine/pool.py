@@ -90,22 +90,3 @@ def clear() -> None:
     with _lock:
         _pool.clear()
         _held[0] = 0
-
-
-_ONES: dict[tuple[int, np.dtype], np.ndarray] = {}
-
-
-def ones(n: int, dtype) -> np.ndarray:
-    """A read-only vector of ``n`` ones (cached): ``Z @ ones`` sums rows, ``ones @ Z`` columns.
-
-    >>> ones(3, np.float32).tolist()
-    [1.0, 1.0, 1.0]
-    """
-    vec = _ONES.get((n, dtype))  # kernels pass a np.dtype: no conversion on the way
-    if vec is None:
-        key = (n, np.dtype(dtype))
-        vec = _ONES.get(key)
-        if vec is None:
-            vec = _ONES.setdefault(key, np.ones(n, dtype))
-            vec.flags.writeable = False
-    return vec

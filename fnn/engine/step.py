@@ -1,0 +1,212 @@
+"""``Step``: the compiled training step that ``fnn.train_step`` returns, and ``Batch``, checked data."""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, NamedTuple
+
+import numpy as np
+
+from fnn.activations import ones
+from fnn.engine.plan import plan
+from fnn.engine.pool import empty_like
+from fnn.engine.workspace import Workspace, Workspaces
+from fnn.optimizers import FlatUpdate
+from fnn.records import Grads, Network, Optimizer, Params, TrainState, owning
+from fnn.stages import as_input, check_net, check_params, check_targets, l2_term
+
+
+class DivergenceError(ArithmeticError):
+    """A training step's cost (or its update) was not finite.
+
+    ``step`` is the ``step`` of the state the failing step was given; ``state`` is that state,
+    whose params are all finite.
+    """
+
+    def __init__(self, step: int, state: TrainState, cost: float = math.nan):
+        self.step, self.state, self.cost = step, state, cost
+        optimizer = getattr(state, "optimizer", None)
+        lr = dict(optimizer.hyperparams).get("learning_rate") if optimizer is not None else None
+        super().__init__(
+            f"training diverged at step {step}: cost {cost}; the learning rate"
+            f"{'' if lr is None else f' ({optimizer.name} learning_rate={lr!r})'} is probably too high "
+            "for this network and data (try a smaller one)"
+        )
+
+    def __reduce__(self):
+        return type(self), (self.step, self.state, self.cost)
+
+
+class Batch(tuple):
+    """``(X, Y)`` as ``fnn.batches`` yields it: read-only, finite 2-D arrays with as many rows, checked
+    once where the data entered; ``probabilities`` tells whether every row of ``Y`` is >= 0 and sums
+    to 1 (what categorical cross-entropy needs). A step checks such a batch in O(1)."""
+
+    probabilities: bool
+
+
+def checked_batch(X: np.ndarray, Y: np.ndarray, probabilities: bool) -> Batch:
+    batch = Batch((X, Y))
+    batch.probabilities = probabilities
+    return batch
+
+
+class Carry(NamedTuple):
+    """What a ``TrainState`` holds, as plain values: the params' ``flat`` vector, ``opt_state``,
+    ``step``, ``loss``; a fold carries it from step to step and builds the record at its end."""
+
+    flat: np.ndarray
+    opt_state: Any
+    step: int
+    loss: Any
+
+
+def immutable(a: Any) -> bool:
+    """Whether nothing can write ``a``'s values: a read-only array whose bases are read-only too."""
+    while isinstance(a, np.ndarray):
+        if a.flags.writeable:
+            return False
+        a = a.base
+    return True
+
+
+def all_finite(a: np.ndarray) -> bool:
+    """``isfinite(a).all()`` for a vector, as one dot product in the common case (a sum is finite
+    only if every term is; run under ``quiet()``, where its overflow is no error)."""
+    return math.isfinite(np.vdot(a, ones(a.size, a.dtype))) or bool(np.isfinite(a).all())
+
+
+def quiet() -> np.errstate:
+    """The floating-point state a step runs in: a non-finite result raises ``DivergenceError``
+    instead of NumPy's overflow and invalid warnings."""
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
+
+
+class Step:
+    """The compiled step of ``net`` and ``optimizer``: calling it is the pure
+    ``(TrainState, batch) -> TrainState``; ``fold(batches, state)`` runs the same program batch
+    after batch and returns ``(state after them, each step's loss)``.
+
+    Each step reads its params from a slot of the workspace for its batch shape (``Workspace.slots``),
+    runs the ``Program`` bound to that slot, and the optimizer writes the new params into a fresh
+    vector (a call: the state it returns owns it) or, inside a fold, into the other slot: the
+    intermediate params of a fold are seen by nobody, so they are donated to the workspace and no
+    step rebinds or allocates them. The same program runs either way, so a fold's states equal
+    step-by-step calls bit for bit.
+    """
+
+    def __init__(self, net: Network, optimizer: Optimizer, seed: int = 0):
+        self.net, self.optimizer, self.seed = check_net(net), optimizer, seed
+        self.plan = plan(net)
+        self.flat_update = optimizer.update if isinstance(optimizer.update, FlatUpdate) else None
+        self.spaces = Workspaces(self.plan)
+        self.last = None  # (X, Y as given, X, Y as run): the last immutable pair prepared
+
+    def __call__(self, state: TrainState, batch: Any) -> TrainState:
+        dtype = self.check_state(state)
+        X, Y = self.data(batch, dtype)
+        ws = self.spaces.take(X.shape[0], dtype)
+        try:
+            with quiet():
+                carry = self.advance(ws, Carry(state.params.flat, state.opt_state, state.step, state.loss), X, Y,
+                                     empty_like(state.params.flat), state)
+        finally:
+            self.spaces.give(ws)
+        return self.record(carry)
+
+    def fold(self, batches: Iterable, state: TrainState) -> tuple[TrainState, list[float]]:
+        """The state after every batch of ``batches`` in order, and each step's loss."""
+        dtype = self.check_state(state)
+        held: dict[int, Workspace] = {}
+        carry, losses = Carry(state.params.flat, state.opt_state, state.step, state.loss), []
+        try:
+            with quiet():
+                for batch in batches:
+                    X, Y = self.data(batch, dtype)
+                    ws = held.get(X.shape[0])
+                    if ws is None:
+                        ws = held[X.shape[0]] = self.spaces.take(X.shape[0], dtype)
+                    carry = self.advance(ws, carry, X, Y, None, None if losses else state)
+                    losses.append(float(carry.loss))
+        finally:
+            for ws in held.values():
+                self.spaces.give(ws)
+        if not losses:
+            return state, losses
+        return self.record(carry._replace(flat=owned(carry.flat))), losses
+
+    def check_state(self, state: Any) -> np.dtype:
+        if not isinstance(state, TrainState):
+            raise TypeError(f"state: expected a TrainState (see fnn.init_state), got {type(state).__name__}")
+        dtype = check_params(self.net, state.params, "state.params")
+        if self.flat_update is not None:
+            self.flat_update.check(state.opt_state)
+        return dtype
+
+    def data(self, batch: Any, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+        """The batch's ``X`` and ``Y`` as the step runs them: checked (in O(1) for a ``Batch`` of the
+        network's widths), cast to ``dtype``, ``Y`` in the workspace's memory order."""
+        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+            raise TypeError(f"batch: expected a pair (X, Y) such as fnn.batches yields, got {type(batch).__name__}")
+        X, Y = batch
+        last = self.last
+        if last is not None and X is last[0] and Y is last[1] and last[2].dtype == dtype:
+            return last[2], last[3]
+        net = self.net
+        if type(batch) is Batch and X.shape[1] == net.layers[0].n_in and Y.shape == (X.shape[0], net.layers[-1].n_out) \
+                and (batch.probabilities or net.loss != "categorical_cross_entropy"):
+            ready_X, ready_Y = X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
+        else:
+            ready_X = as_input(net, X, dtype)
+            ready_Y = check_targets(net, Y, (ready_X.shape[0], net.layers[-1].n_out), dtype)
+        if self.plan.order(ready_X.shape[0]) == "F":
+            ready_Y = np.asfortranarray(ready_Y)  # meets the step's column-ordered arrays in their order
+        if immutable(X) and immutable(Y):
+            self.last = (X, Y, ready_X, ready_Y)
+        return ready_X, ready_Y
+
+    def advance(self, ws: Workspace, carry: Carry, X: np.ndarray, Y: np.ndarray, out: np.ndarray | None,
+                given: TrainState | None) -> Carry:
+        """One step from ``carry`` on ``(X, Y)`` in ``ws``: the params go to a slot, its program runs
+        forward, cost and backward, and the update writes the new params into ``out`` (or, when
+        None, the other slot). ``given``: the state the step was given, for a ``DivergenceError``."""
+        i = ws.slot_of(carry.flat)
+        params, prog = ws.slots[i], ws.program(i)
+        prog.forward(X)
+        J = self.cost(ws, prog, Y)
+        if not math.isfinite(J):
+            raise DivergenceError(carry.step, given or self.record(carry._replace(flat=owned(params))), float(J))
+        prog.backward(X)
+        if self.flat_update is not None:
+            new, opt_state = self.flat_update.apply(params, ws.grad, carry.opt_state, ws.slots[1 - i] if out is None else out)
+        else:
+            shapes = self.plan.shapes
+            new_params, opt_state = self.optimizer.update(owning(Params, params.copy(), shapes),
+                                                          owning(Grads, ws.grad.copy(), shapes), carry.opt_state)
+            new = new_params.flat
+        if not all_finite(new):
+            raise DivergenceError(carry.step, given or self.record(carry._replace(flat=owned(params))), float(J))
+        return Carry(new, opt_state, carry.step + 1, J)
+
+    def cost(self, ws: Workspace, prog, Y: np.ndarray) -> np.floating:
+        """``fnn.stages.cost`` of the forward pass in ``ws``; leaves the residual ``A - Y`` in
+        ``ws.dA[-1]``, where the squared errors' cost reads it and the backward pass starts."""
+        pl, Z, A, D = self.plan, ws.Z[-1], ws.A[-1], ws.dA[-1]
+        np.subtract(A, Y, out=D)
+        J = pl.loss.cost(Z, A, Y, ws.aux[-1], D)
+        if pl.l2:
+            J += l2_term(pl.l2, ws.m, prog.weights)
+        return ws.dtype.type(J)
+
+    def record(self, carry: Carry) -> TrainState:
+        """The ``TrainState`` of ``carry``, whose params vector it then owns."""
+        return TrainState(owning(Params, carry.flat, self.plan.shapes), carry.opt_state, carry.step, carry.loss,
+                          optimizer=self.optimizer)
+
+
+def owned(flat: np.ndarray) -> np.ndarray:
+    """``flat``, or a fresh copy of it when it is a slot (writable: the workspace writes it again)."""
+    if not flat.flags.writeable:
+        return flat
+    copy = empty_like(flat)
+    np.copyto(copy, flat)
+    return copy
