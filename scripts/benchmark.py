@@ -16,9 +16,11 @@ sizes (the default test run uses it; its numbers mean nothing).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import resource
 import statistics
+import subprocess
 import sys
 import time
 import warnings
@@ -117,12 +119,25 @@ def batch_indices(w: Workload, m: int, e: int) -> list:
 # --- the contenders: each trains from (W, b) pairs in fnn's layout and returns the final pairs ----
 
 
-def run_fnn(w, X, y, pairs, epochs):
+def fnn_start(w, pairs) -> tuple[fnn.Network, fnn.Params, fnn.Optimizer]:
     net = network(w)
     params = fnn.Params(tuple(fnn.LayerParams(W, b) for W, b in pairs))
-    opt = fnn.sgd(w.lr) if w.optimizer == "sgd" else fnn.adam(w.lr)
+    return net, params, fnn.sgd(w.lr) if w.optimizer == "sgd" else fnn.adam(w.lr)
+
+
+def run_fnn(w, X, y, pairs, epochs):
+    """``fnn.fit``."""
+    net, params, opt = fnn_start(w, pairs)
     result = fnn.fit(net, X, y, opt, epochs=epochs, batch_size=w.batch_size, seed=0, params=params)
     return [(layer.W, layer.b) for layer in result.state.params.layers]
+
+
+def run_fold(w, X, y, pairs, epochs):
+    """The path the README teaches: ``fnn.fold(fnn.train_step(net, opt), fnn.batches(...), state)``."""
+    net, params, opt = fnn_start(w, pairs)
+    batches = fnn.batches(X, fnn.targets(net, y), batch_size=w.batch_size, epochs=epochs, seed=0)
+    final = fnn.fold(fnn.train_step(net, opt), batches, fnn.init_state(params, opt))
+    return [(layer.W, layer.b) for layer in final.params.layers]
 
 
 def _sigmoid(Z):
@@ -304,6 +319,7 @@ def run_hand(w, X, y, pairs, epochs):
     takes beyond it is the cost of its generic kernels and stages on this network."""
     from fnn.activations import _clip, consts
     from fnn.optimizers import SgdState
+    from fnn.records import owning
 
     net, dtype, m = network(w), np.dtype(w.dtype), X.shape[0]
     opt, c, lr, half = fnn.sgd(w.lr), consts(dtype), np.array(w.lr, dtype), np.array(0.5, dtype)
@@ -320,7 +336,7 @@ def run_hand(w, X, y, pairs, epochs):
         np.divide(A, U, out=A)
 
     def state_of(p, count, loss):
-        return fnn.TrainState(fnn.Params.from_flat(p, net.shapes), SgdState(count), count, loss, optimizer=opt)
+        return fnn.TrainState(owning(fnn.Params, p, net.shapes), SgdState(count), count, loss, optimizer=opt)
 
     def step(p, count, loss):
         W1, W2 = p[:12].reshape(3, 4), p[16:20].reshape(4, 1)
@@ -468,22 +484,53 @@ def check(w, name, run, X, y, fnn_end, steps, tol) -> float:
     return diff
 
 
-def timed(runs: dict[str, Callable], w, X, y, repeats) -> dict[str, tuple[float, int]]:
-    """Per contender: the median seconds of ``repeats`` full runs after a warm-up run, and the page
-    faults its timed runs took. The contenders take turns run by run, so a drift in the machine's
-    speed during the measurement touches them all alike."""
+def steps_per_run(w: Workload, m: int) -> int:
+    """Training steps in one timed run of ``w`` on ``m`` rows."""
+    return w.epochs * (1 if w.batch_size is None else -(-m // w.batch_size))
+
+
+def clocked(run, w, X, y, pairs) -> tuple[float, int]:
+    """Seconds and page faults of one run."""
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    t0 = time.perf_counter()
+    run(w, X, y, pairs, w.epochs)
+    return time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+
+def timed(runs: dict[str, Callable], w, X, y, repeats) -> dict[str, dict]:
+    """Per contender: ``first``, the seconds of its first run in this process (no warm-up); ``warm``,
+    the median seconds of ``repeats`` runs after it; ``faults``, page faults per step over those.
+    The contenders take turns run by run, so a drift in the machine's speed touches them all alike."""
     pairs = initial_pairs(w)
-    for run in runs.values():
-        run(w, X, y, pairs, w.epochs)
+    first = {name: clocked(run, w, X, y, pairs)[0] for name, run in runs.items()}
     times, faults = {name: [] for name in runs}, dict.fromkeys(runs, 0)
     for _ in range(repeats):
         for name, run in runs.items():
-            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-            t0 = time.perf_counter()
-            run(w, X, y, pairs, w.epochs)
-            times[name].append(time.perf_counter() - t0)
-            faults[name] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
-    return {name: (statistics.median(times[name]), faults[name]) for name in runs}
+            seconds, n = clocked(run, w, X, y, pairs)
+            times[name].append(seconds)
+            faults[name] += n
+    steps = repeats * steps_per_run(w, X.shape[0])
+    return {name: {"first": first[name], "warm": statistics.median(times[name]), "faults": faults[name] / steps} for name in runs}
+
+
+def timed_fresh(w: Workload, names: list[str], repeats: int, threads: int | None) -> dict[str, dict]:
+    """``timed`` of each contender alone in a fresh Python process (as a user runs a script), one after another."""
+    out = {}
+    for name in names:
+        cmd = [sys.executable, __file__, "--measure", w.name, name, "--repeats", str(repeats)]
+        cmd += ["--threads", str(threads)] if threads else []
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if done.returncode:
+            raise RuntimeError(f"{w.name} {name} in a fresh process failed:\n{done.stderr}")
+        out[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
+
+
+def measure(workload: str, name: str, repeats: int) -> None:
+    """The ``--measure`` worker: ``timed`` of one contender on one workload, as a JSON line."""
+    w = next(w for w in all_workloads(False) if w.name == workload)
+    X, y = load(w)
+    print(json.dumps(timed({name: CONTENDERS[name]}, w, X, y, repeats)[name]))
 
 
 def best_product_time(P: np.ndarray, Q: np.ndarray, reps: int) -> float:
@@ -524,8 +571,9 @@ def gemm_rate(dtype: type, n: int = 1024, reps: int = 5) -> float:
     return 2.0 * n**3 / best_product_time(P, Q, reps) / 1e9
 
 
-CONTENDERS = {"tutorial": run_tutorial, "document": run_document, "hand": run_hand, "fnn": run_fnn, "sklearn": run_sklearn,
-              "torch": run_torch}
+CONTENDERS = {"tutorial": run_tutorial, "document": run_document, "hand": run_hand, "fit": run_fnn, "fold": run_fold,
+              "sklearn": run_sklearn, "torch": run_torch}
+FNN = ("fit", "fold")  # fnn's two paths
 ONLY_FOR = {"document": ("W2", "W5"), "hand": ("W5",)}  # contenders written for some workloads only
 
 
@@ -536,12 +584,12 @@ def tolerance(w: Workload, name: str) -> float:
     return 1e-6 if w.dtype == np.float64 else 2e-2
 
 
-def bench(w: Workload, names: list[str], repeats: int, quick: bool) -> dict:
+def bench(w: Workload, names: list[str], repeats: int, quick: bool, fresh: bool, threads: int | None) -> dict:
     X, y = load(w)
     steps = (1 if quick else 2) if w.batch_size else 20
     Xc, yc = X[:2048], y[:2048]  # the check: W4 on its first 2048 rows (float32 noise fitting drifts over a whole epoch)
     fnn_end = run_fnn(w, Xc, yc, initial_pairs(w), steps)
-    row = {"workload": w, "times": {}, "faults": {}, "check": {}}
+    row = {"workload": w, "check": {}}
     runs = {}
     for name in names:
         run = CONTENDERS[name]
@@ -555,11 +603,11 @@ def bench(w: Workload, names: list[str], repeats: int, quick: bool) -> dict:
                 ref = fnn_end if not w.batch_size else fnn_unshuffled(w, Xc, yc, steps)
                 unshuffled = lambda *a: run_sklearn(*a, shuffle=False)  # noqa: E731
                 row["check"][name] = check(w, name, unshuffled, Xc, yc, ref, steps, tolerance(w, name))
-        elif name != "fnn":
+        elif name != "fit":
             row["check"][name] = check(w, name, run, Xc, yc, fnn_end, steps, tolerance(w, name))
         runs[name] = run
-    for name, (seconds, faults) in timed(runs, w, X, y, repeats).items():
-        row["times"][name], row["faults"][name] = seconds, faults
+    row["timing"] = timed_fresh(w, list(runs), repeats, threads) if fresh else timed(runs, w, X, y, repeats)
+    row["times"] = {name: t["warm"] for name, t in row["timing"].items()}
     if w.id == "W4":
         row["floor"] = gemm_floor(w, X.shape[0], reps=3 if quick else 10)
         n = 256 if quick else 1024
@@ -581,7 +629,7 @@ def fnn_unshuffled(w, X, y, steps):
 
 def table(rows: list[dict], names: list[str]) -> str:
     """The markdown table: time per unit (ratio to the tutorial) per contender, faults, W4's floor."""
-    head = "| workload | unit | " + " | ".join(names) + " | fnn page faults |"
+    head = "| workload | unit | " + " | ".join(names) + " | fit faults/step |"
     lines = [head, "|" + " --- |" * (len(names) + 3)]
     for row in rows:
         w, times = row["workload"], row["times"]
@@ -593,7 +641,7 @@ def table(rows: list[dict], names: list[str]) -> str:
                 continue
             mark = "*" if row["check"].get(n) == "closest config" else ""
             cells.append(f"{per_unit[n]:.4g}{mark} ({times[n] / times['tutorial']:.2f})" if "tutorial" in times else f"{per_unit[n]:.4g}{mark}")
-        lines.append(f"| {w.name} | {w.unit} | " + " | ".join(cells) + f" | {row['faults'].get('fnn', 0)} |")
+        lines.append(f"| {w.name} | {w.unit} | " + " | ".join(cells) + f" | {row['timing']['fit']['faults']:.3g} |")
     for row in rows:
         if "floor" in row:
             w, floor = row["workload"], row["floor"]
@@ -601,6 +649,21 @@ def table(rows: list[dict], names: list[str]) -> str:
             floor_rate, machine, n = row["gflops"]
             lines.append(f"\n{w.name} GEMM floor: {floor:.3f} s/epoch ({floor_rate:.0f} GFLOP/s at the step's shapes; "
                          f"this machine's GEMM: {machine:.0f} GFLOP/s on {n} x {n} products); share of the floor: {shares}")
+    return "\n".join(lines)
+
+
+def paths_table(rows: list[dict]) -> str:
+    """fnn's two paths: the first run of a process (fresh) and the median after it (warm), per unit,
+    ``fold(train_step)`` over ``fit``, and the page faults per step of the timed runs."""
+    lines = ["| workload | unit | fit fresh | fit warm | fold fresh | fold warm | fold / fit (warm) | fresh / warm (fit, fold) "
+             "| faults/step (fit, fold) |", "|" + " --- |" * 9]
+    for row in rows:
+        w, t = row["workload"], row["timing"]
+        fit, fold = t["fit"], t["fold"]
+        unit = lambda s: f"{s / w.epochs * w.scale:.4g}"  # noqa: E731
+        lines.append(f"| {w.name} | {w.unit} | {unit(fit['first'])} | {unit(fit['warm'])} | {unit(fold['first'])} | "
+                     f"{unit(fold['warm'])} | {fold['warm'] / fit['warm']:.3f} | {fit['first'] / fit['warm']:.2f}, "
+                     f"{fold['first'] / fold['warm']:.2f} | {fit['faults']:.3g}, {fold['faults']:.3g} |")
     return "\n".join(lines)
 
 
@@ -616,27 +679,30 @@ def available(names: list[str]) -> list[str]:
 
 
 def profile(w: Workload) -> str:
-    """pyinstrument's call tree (text) of one fnn run of ``w``, after a warm-up run."""
+    """pyinstrument's call tree (text) of one ``fold(train_step)`` run of ``w``, after a warm-up run."""
     from pyinstrument import Profiler
 
     X, y = load(w)
     pairs = initial_pairs(w)
-    run_fnn(w, X, y, pairs, w.epochs)
+    run_fold(w, X, y, pairs, w.epochs)
     profiler = Profiler(interval=0.0001)
     with profiler:
-        run_fnn(w, X, y, pairs, w.epochs)
+        run_fold(w, X, y, pairs, w.epochs)
     return profiler.output_text(unicode=True, color=False)
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run on small sizes")
+    parser.add_argument("--quick", action="store_true", help="smoke run on small sizes, all in this process")
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per contender (default 3; quick 1)")
     parser.add_argument("--only", default="", help="comma-separated workload names, e.g. W1,W4,'W4 f32'")
     parser.add_argument("--no-sklearn", action="store_true")
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--threads", type=int, default=None, help="BLAS/torch threads for every contender (default: theirs)")
+    parser.add_argument("--in-process", action="store_true",
+                        help="time every contender in this one process, taking turns (default: each in a fresh process)")
     parser.add_argument("--profile", action="store_true", help="print where fnn's time goes in each workload instead (pyinstrument)")
+    parser.add_argument("--measure", nargs=2, metavar=("WORKLOAD", "CONTENDER"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.threads:
         from threadpoolctl import threadpool_limits
@@ -647,9 +713,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
             torch.set_num_threads(args.threads)
     repeats = args.repeats or (1 if args.quick else 3)
-    names = ["tutorial", "document", "hand", "fnn"] + [n for n, off in (("sklearn", args.no_sklearn), ("torch", args.no_torch)) if not off]
+    if args.measure:
+        measure(*args.measure, repeats)
+        return []
+    names = ["tutorial", "document", "hand", *FNN] + [n for n, off in (("sklearn", args.no_sklearn), ("torch", args.no_torch)) if not off]
     names = available(names)
     only = {s.strip() for s in args.only.split(",") if s.strip()}
+    fresh = not (args.quick or args.in_process)
     rows = []
     for w in all_workloads(args.quick):
         if only and w.name not in only and w.id not in only:
@@ -657,16 +727,19 @@ def main(argv: list[str] | None = None) -> list[dict]:
         if args.profile:
             print(f"## {w.name}\n{profile(w)}")
             continue
-        rows.append(bench(w, names, repeats, args.quick))
+        rows.append(bench(w, names, repeats, args.quick, fresh, args.threads))
         print(f"{w.name} done: " + ", ".join(f"{n} {t:.3f}s" for n, t in rows[-1]["times"].items()), file=sys.stderr, flush=True)
     if args.profile:
         return rows
+    print(f"Each contender {'in a fresh process' if fresh else 'in this one process'}; warm: the median of {repeats} runs"
+          " after its first; ratios to the tutorial code's warm time.\n")
     print(table(rows, names))
     print("\n* W5 scikit-learn: closest configuration it has (biases, log-loss), not the same math; not checked.")
     print("tutorial: the seed documents' generic L-layer style (dicts, columns, cost every step); document: the"
           " document's own code for that one network, where it has one (W2: 001, W5: 004 ch. 1); hand: W5's step"
-          " written out by hand with fnn's operations, checks and records (fnn's result bit for bit), so hand / fnn is what"
-          " fnn's generic kernels and stages cost there.")
+          " written out by hand with fnn's operations, checks and records (fnn's result bit for bit), so hand / fit is what"
+          " fnn's generic stages cost there; fit: fnn.fit; fold: fnn.fold(fnn.train_step(net, opt), fnn.batches(...), state).\n")
+    print(paths_table(rows))
     return rows
 
 

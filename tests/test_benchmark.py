@@ -23,11 +23,13 @@ def test_quick_run_checks_and_times_every_workload(capsys):
     rows = bench.main(["--quick"])
     assert [r["workload"].name for r in rows] == ["W1", "W2", "W3", "W4", "W5", "W1 f32", "W4 f32"]
     for row in rows:
-        assert {"tutorial", "fnn"} <= set(row["times"]) and all(t > 0 for t in row["times"].values())
+        assert {"tutorial", "fit", "fold"} <= set(row["times"]) and all(t > 0 for t in row["times"].values())
+        assert all(t["first"] > 0 and t["faults"] >= 0 for t in row["timing"].values())
         assert ("hand" in row["times"]) == (row["workload"].id == "W5")
     assert rows[3]["floor"] > 0
     out = capsys.readouterr().out
     assert "| W4 f32 | s/epoch |" in out and "GEMM floor" in out and "this machine's GEMM:" in out
+    assert "| fold / fit (warm) |" in out
     floor_rate, machine, n = rows[3]["gflops"]
     assert floor_rate > 0 and machine > 0 and n == 256
 
@@ -38,6 +40,8 @@ def test_the_hand_written_w5_step_ends_where_fnn_does_bit_for_bit():
     X, y = bench.load(w)
     hand = bench.run_hand(w, X, y, bench.initial_pairs(w), 50)
     ours = bench.run_fnn(w, X, y, bench.initial_pairs(w), 50)
+    folded = bench.run_fold(w, X, y, bench.initial_pairs(w), 50)
+    assert all(np.array_equal(a, b) for pa, pb in zip(folded, ours) for a, b in zip(pa, pb))
     assert all(np.array_equal(a, b) for pa, pb in zip(hand, ours) for a, b in zip(pa, pb))
     assert not np.array_equal(hand[0][0], bench.initial_pairs(w)[0][0])  # it trained
 
@@ -69,4 +73,10 @@ def test_profile_shows_where_fnns_time_goes(capsys):
     bench = load_benchmark()
     assert bench.main(["--quick", "--only", "W5", "--profile"]) == []
     out = capsys.readouterr().out
-    assert "## W5" in out and "fold_steps" in out and "| W5 |" not in out
+    assert "## W5" in out and "advance" in out and "| W5 |" not in out
+
+
+def test_a_contender_is_measured_in_a_fresh_process():
+    bench = load_benchmark()
+    got = bench.timed_fresh(bench.WORKLOADS[4], ["fold"], 1, 1)
+    assert set(got) == {"fold"} and got["fold"]["warm"] > 0 and got["fold"]["first"] > 0 and got["fold"]["faults"] >= 0
