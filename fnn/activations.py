@@ -133,12 +133,14 @@ def ones(n: int, dtype) -> np.ndarray:
     >>> ones(3, np.float32).tolist()
     [1.0, 1.0, 1.0]
     """
-    key = (n, np.dtype(dtype))
-    vec = _ONES.get(key)
+    vec = _ONES.get((n, dtype))  # kernels pass a np.dtype: no conversion on the way
     if vec is None:
-        vec = np.ones(n, dtype)
-        vec.flags.writeable = False
-        vec = _ONES.setdefault(key, vec)
+        key = (n, np.dtype(dtype))
+        vec = _ONES.get(key)
+        if vec is None:
+            vec = np.ones(n, dtype)
+            vec.flags.writeable = False
+            vec = _ONES.setdefault(key, vec)
     return vec
 
 

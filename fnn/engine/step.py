@@ -69,10 +69,10 @@ def immutable(a: Any) -> bool:
     return True
 
 
-def all_finite(a: np.ndarray) -> bool:
-    """``isfinite(a).all()`` for a vector, as one dot product in the common case (a sum is finite
-    only if every term is; run under ``quiet()``, where its overflow is no error)."""
-    return math.isfinite(np.vdot(a, ones(a.size, a.dtype))) or bool(np.isfinite(a).all())
+def all_finite(a: np.ndarray, unit: np.ndarray) -> bool:
+    """``isfinite(a).all()`` for a vector, as one dot product with ``unit``, ones like ``a``, in the
+    common case (a sum is finite only if every term is; under ``quiet()`` its overflow is no error)."""
+    return math.isfinite(np.vdot(a, unit)) or bool(np.isfinite(a).all())
 
 
 def quiet() -> np.errstate:
@@ -183,7 +183,7 @@ class Step:
             new_params, opt_state = self.optimizer.update(owning(Params, params.copy(), shapes),
                                                           owning(Grads, ws.grad.copy(), shapes), carry.opt_state)
             new = new_params.flat
-        if not all_finite(new):
+        if not all_finite(new, ones(new.size, new.dtype)):
             raise DivergenceError(carry.step, given or self.record(carry._replace(flat=owned(params))), float(J))
         return Carry(new, opt_state, carry.step + 1, J)
 
