@@ -130,3 +130,19 @@ def same_rows(names: tuple[str, str], a: np.ndarray, b: np.ndarray) -> None:
             f"{names[1]}: expected {a.shape[0]} rows like {names[0]}, got {b.shape[0]} "
             f"({names[0]} {a.shape}, {names[1]} {b.shape})"
         )
+
+
+def weights(name: str, value: Any, m: int, dtype: Any = None, positive_sum: bool = False) -> np.ndarray:
+    """Sample weights: a finite, non-negative ``(m,)`` real vector, cast to ``dtype`` when given;
+    ``positive_sum``: not all zero (a whole data set needs some weight; a batch may have none)."""
+    arr = numeric(name, value)
+    if arr.shape != (m,):
+        raise ValueError(f"{name}: expected one weight per sample, shape ({m},), got shape {arr.shape}")
+    finite(name, arr)
+    if (arr < 0).any():
+        raise ValueError(f"{name}: expected weights >= 0, got {arr[arr < 0][0].item()!r} at index {int(np.argmax(arr < 0))}")
+    if positive_sum and not arr.any():
+        raise ValueError(f"{name}: expected at least one weight > 0, got all {m} weights zero")
+    if dtype is not None and arr.dtype != dtype:
+        arr = arr.astype(dtype)
+    return arr

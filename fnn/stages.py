@@ -8,6 +8,10 @@ Samples are rows. For layer ``l`` with ``W``: (n_in, n_out), ``b``: (n_out,)::
     dZ_prev = g'(Z_prev) * (dZ @ W.T)                                  (backward)
     W <- W - lr * dW,  b <- b - lr * db                                (update)
 
+With ``sample_weight`` ``w`` (m,), every ``1/m`` becomes ``1/sum(w)`` and each sample's term is
+multiplied by ``w_i``, the L2 term included (scikit-learn's convention); weights summing to 0
+give cost 0 and gradient 0.
+
 Written as plainly as the tutorials; every array returned is fresh and read-only and no argument
 is touched. The engine (``fnn.engine``) runs the same arithmetic as bound operations, and is
 tested against these stages.
@@ -113,31 +117,44 @@ def l2_term(l2: float, m: int, weights) -> float:
     return l2 / (2 * m) * sum(np.vdot(W, W) for W in weights)
 
 
-def cost(net: Network, params: Params, cache: Cache, Y: Any) -> np.floating:
-    """``J = loss(Z_L, A_L, Y) + l2/(2m) sum ||W||^2`` as a scalar of the params' dtype."""
+def as_weights(sample_weight: Any, m: int, dtype: np.dtype) -> tuple[np.ndarray | None, Any]:
+    """``(w, sum(w))`` checked, in ``dtype``; ``(None, m)`` without weights."""
+    if sample_weight is None:
+        return None, m
+    w = checks.weights("sample_weight", sample_weight, m, dtype)
+    return w, np.add.reduce(w)
+
+
+def cost(net: Network, params: Params, cache: Cache, Y: Any, sample_weight: Any = None) -> np.floating:
+    """``J = loss(Z_L, A_L, Y) + l2/(2m) sum ||W||^2`` as a scalar of the params' dtype (with
+    ``sample_weight``: the weighted mean, ``m`` replaced by ``sum(w)``)."""
     dtype = check_params(net, params)
     out = check_cache(net, cache).layers[-1]
     Y = check_targets(net, Y, out.A.shape, dtype)
-    J = LOSSES[net.loss].cost(out.Z, out.A, Y)
-    if net.l2:
-        J += l2_term(net.l2, Y.shape[0], (W for W, _ in params.pairs()))
+    w, total = as_weights(sample_weight, Y.shape[0], dtype)
+    loss = LOSSES[net.loss]
+    J = loss.cost(out.Z, out.A, Y) if w is None else loss.weighted_cost(out.Z, out.A, Y, w, total)
+    if net.l2 and total:
+        J += l2_term(net.l2, total, (W for W, _ in params.pairs()))
     return dtype.type(J)
 
 
-def backward(net: Network, params: Params, cache: Cache, Y: Any) -> Grads:
+def backward(net: Network, params: Params, cache: Cache, Y: Any, sample_weight: Any = None) -> Grads:
     """The exact gradient of ``cost``: ``Grads`` with ``dW``, ``db`` shaped like ``W``, ``b``."""
     dtype = check_params(net, params)
     layers = check_cache(net, cache).layers
     out = layers[-1]
     Y = check_targets(net, Y, out.A.shape, dtype)
     m, pairs, acts = Y.shape[0], params.pairs(), [ACTIVATIONS[d.activation] for d in net.layers]
-    dZ = output_delta(LOSSES[net.loss], acts[-1], out.Z, out.A, Y)
+    w, total = as_weights(sample_weight, m, dtype)
+    loss = LOSSES[net.loss]
+    dZ = output_delta(loss, acts[-1], out.Z, out.A, Y, factor=None if w is None else loss.weights_factor(w, total))
     grads = []
     for l in range(len(layers) - 1, -1, -1):
         (W, b), d = pairs[l], net.layers[l]
         dW = np.dot(layers[l].A_prev.T, dZ)
-        if net.l2:
-            dW += (net.l2 / m) * W
+        if net.l2 and total:
+            dW += (net.l2 / total) * W
         db = np.dot(ones(m, dtype), dZ) if d.use_bias else np.zeros_like(b)
         grads.append((dW, db))
         if l:

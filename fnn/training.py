@@ -66,11 +66,14 @@ def scan(step: Callable[[TrainState, Any], TrainState], batches: Iterable, state
     return accumulate(step, batches, state)
 
 
-def batches(X: Any, Y: Any, batch_size: int | None = None, epochs: int = 1, seed: int = 0, start_epoch: int = 0) -> Iterator[Batch]:
-    """Yield read-only ``(X_batch, Y_batch)`` for epochs ``start_epoch .. start_epoch + epochs - 1``.
+def batches(X: Any, Y: Any, batch_size: int | None = None, epochs: int = 1, seed: int = 0, start_epoch: int = 0,
+            sample_weight: Any = None) -> Iterator[Batch]:
+    """Yield read-only ``(X_batch, Y_batch)`` for epochs ``start_epoch .. start_epoch + epochs - 1``;
+    ``(X_batch, Y_batch, w_batch)`` when ``sample_weight`` (m,) is given.
 
     ``batch_size=None``: the whole set each epoch, in order. Otherwise epoch ``e`` takes the rows in
     the order ``default_rng([seed, e]).permutation(m)``, cut into batches; the last may be short.
+    The data is checked here, once: a step meets these batches with O(1) checks.
 
     >>> X = np.arange(5.0).reshape(5, 1)
     >>> [len(x) for x, _ in batches(X, X, batch_size=2, epochs=2)]
@@ -80,8 +83,9 @@ def batches(X: Any, Y: Any, batch_size: int | None = None, epochs: int = 1, seed
     Y = checks.matrix("Y", Y)
     checks.same_rows(("X", "Y"), X, Y)
     check_batching(batch_size, epochs, seed, start_epoch)
+    w = None if sample_weight is None else freeze_input(checks.weights("sample_weight", sample_weight, X.shape[0], positive_sum=True))
     Y = freeze_input(Y)
-    return _batches(freeze_input(X), Y, probability_rows(Y), batch_size, epochs, seed, start_epoch)
+    return _batches(freeze_input(X), Y, w, probability_rows(Y), batch_size, epochs, seed, start_epoch)
 
 
 def check_batching(batch_size: Any, epochs: Any, seed: Any, start_epoch: Any) -> None:
@@ -97,10 +101,10 @@ def freeze_input(arr: np.ndarray) -> np.ndarray:
     return arr if immutable(arr) else readonly(arr.copy())
 
 
-def _batches(X, Y, probabilities: bool, batch_size, epochs, seed, start_epoch, skip: int = 0) -> Iterator[Batch]:
-    """The batches of ``batches`` from checked, immutable ``X`` and ``Y`` (``probabilities``: whether
-    ``Y``'s rows are), leaving out the first ``skip`` batches of the first epoch."""
-    m, whole = X.shape[0], checked_batch(X, Y, probabilities)
+def _batches(X, Y, w, probabilities: bool, batch_size, epochs, seed, start_epoch, skip: int = 0) -> Iterator[Batch]:
+    """The batches of ``batches`` from checked, immutable ``X``, ``Y`` and weights ``w`` (or None;
+    ``probabilities``: whether ``Y``'s rows are), leaving out the first ``skip`` batches of the first epoch."""
+    m, whole = X.shape[0], checked_batch(X, Y, w, probabilities)
     for e in range(start_epoch, start_epoch + epochs):
         if batch_size is None:
             if not skip:
@@ -110,7 +114,8 @@ def _batches(X, Y, probabilities: bool, batch_size, epochs, seed, start_epoch, s
         order = np.random.default_rng([seed, e]).permutation(m)
         for lo in range(skip * batch_size, m, batch_size):
             idx = order[lo : lo + batch_size]
-            yield checked_batch(readonly(_rows(X, idx)), readonly(_rows(Y, idx)), probabilities)
+            yield checked_batch(readonly(_rows(X, idx)), readonly(_rows(Y, idx)), None if w is None else readonly(_rows(w, idx)),
+                                probabilities)
         skip = 0
 
 
@@ -141,6 +146,7 @@ def fit(
     early_stopping: Any = None,
     progress: bool = False,
     start_epoch: int | None = None,
+    sample_weight: Any = None,
 ) -> FitResult:
     """Train ``net`` on ``(X, y)``: exactly ``fold(train_step(net, optimizer, seed), batches(...), state)``.
 
@@ -152,7 +158,8 @@ def fit(
     that epoch it already took, so 5 + 5 epochs equal 10 bit for bit, and so does a run interrupted
     mid-epoch; ``epochs`` counts the epochs from that one on (``start_epoch``, when given, names that
     epoch instead and nothing is left out, say for data of another size).
-    Returns ``FitResult(state, losses)`` with one loss per step.
+    Returns ``FitResult(state, losses)`` with one loss per step. ``sample_weight`` (m,) weighs each
+    sample's term of the cost (see ``fnn.cost``).
 
     ``validation=(X_val, y_val)``, ``early_stopping=fnn.Patience(n)`` or ``progress=True`` run the
     same steps epoch by epoch and add ``FitResult.history``, a ``fnn.History`` row per epoch;
@@ -173,6 +180,7 @@ def fit(
     Y = targets(net, y)
     Y = check_targets(net, Y, Y.shape, dtype, "y")
     checks.same_rows(("X", "y"), X, Y)
+    w = None if sample_weight is None else freeze_input(checks.weights("sample_weight", sample_weight, X.shape[0], dtype, True))
     state = init_state(params, optimizer) if state is None else state
     check_batching(batch_size, epochs, seed, 0 if start_epoch is None else start_epoch)  # X, Y checked above
     per_epoch = batches_per_epoch(X.shape[0], batch_size)
@@ -183,7 +191,7 @@ def fit(
         if early_stopping is not None and validation is None:
             raise ValueError("validation: expected (X_val, y_val) when early_stopping is given, got None")
         step.check_state(state)
-        return fit_by_epoch(optimizer, step.fold, lambda e: _batches(X, Y, True, batch_size, 1, seed, e, skip if e == first else 0),
+        return fit_by_epoch(optimizer, step.fold, lambda e: _batches(X, Y, w, True, batch_size, 1, seed, e, skip if e == first else 0),
                             first, epochs, state, evaluator(net, validation, dtype), early_stopping, checks.flag("progress", progress))
-    final, losses = step.fold(_batches(X, Y, True, batch_size, epochs, seed, first, skip), state)
+    final, losses = step.fold(_batches(X, Y, w, True, batch_size, epochs, seed, first, skip), state)
     return FitResult(final, np.asarray(losses, dtype=np.float64))

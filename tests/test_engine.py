@@ -209,7 +209,7 @@ def test_the_step_rejects_bad_input_naming_it(moons):
         step(state, (X, y))
     with pytest.raises(TypeError, match="opt_state: expected a SgdState"):
         step(fnn.init_state(state.params, fnn.adam()), (X, Y))
-    with pytest.raises(TypeError, match="batch: expected a pair"):
+    with pytest.raises(TypeError, match=r"batch: expected \(X, Y\) or \(X, Y, sample_weight\)"):
         step(state, X)
     bad = X.copy()
     bad[3, 1] = np.nan

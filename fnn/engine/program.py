@@ -60,11 +60,12 @@ def forward_ops(pl, pairs, ws) -> tuple[Callable[[np.ndarray], None], list]:
 
 def backward_ops(pl, flat, pairs, ws) -> tuple[list, Callable[[np.ndarray], np.ndarray] | None, list]:
     """The gradient of the cost into ``ws.grad`` (per-layer views ``ws.grads``), from the residual
-    ``A - Y`` in ``ws.dA[-1]``: ``ops``, then ``first(X)`` (layer 0's ``dW``, when it reads ``X``
+    ``A - Y`` in ``ws.dA[-1]`` (scaled by ``ws.factor`` with sample weights): ``ops``, then ``first(X)`` (layer 0's ``dW``, when it reads ``X``
     itself), then ``rest`` (layer 0's ``db``; L2's ``+ (l2/m) W`` as ``rates * flat`` over the flat vector)."""
     Zs, As, dAs, aug = ws.Z, ws.A, ws.dA, ws.aug
     m, dtype = ws.m, ws.dtype
-    ops, rest, first = output_delta_ops(pl.loss, pl.acts[-1], Zs[-1], As[-1], dAs[-1], ws.aux[-1]), [], None
+    ops = output_delta_ops(pl.loss, pl.acts[-1], Zs[-1], As[-1], dAs[-1], ws.aux[-1], ws.factor)
+    rest, first = [], None
     for i in range(len(Zs) - 1, -1, -1):
         W, (dW, db, dWb), dZ, tail = pairs[i][0], ws.grads[i], dAs[i], rest if i == 0 else ops
         if aug[i]:

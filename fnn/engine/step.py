@@ -9,10 +9,10 @@ import numpy as np
 from fnn.activations import ones
 from fnn.engine.plan import plan
 from fnn.engine.pool import empty_like
-from fnn.engine.workspace import Workspace, Workspaces
+from fnn.engine.workspace import Workspace, Workspaces, decay_rates
 from fnn.optimizers import FlatUpdate
 from fnn.records import Grads, Network, Optimizer, Params, TrainState, owning
-from fnn.stages import as_input, check_net, check_params, check_targets, l2_term
+from fnn.stages import as_input, as_weights, check_net, check_params, check_targets, l2_term
 
 
 class DivergenceError(ArithmeticError):
@@ -37,15 +37,16 @@ class DivergenceError(ArithmeticError):
 
 
 class Batch(tuple):
-    """``(X, Y)`` as ``fnn.batches`` yields it: read-only, finite 2-D arrays with as many rows, checked
-    once where the data entered; ``probabilities`` tells whether every row of ``Y`` is >= 0 and sums
-    to 1 (what categorical cross-entropy needs). A step checks such a batch in O(1)."""
+    """``(X, Y)`` or ``(X, Y, w)`` as ``fnn.batches`` yields it: read-only, finite 2-D arrays with as
+    many rows (and weights >= 0), checked once where the data entered; ``probabilities`` tells
+    whether every row of ``Y`` is >= 0 and sums to 1 (what categorical cross-entropy needs). A
+    step checks such a batch in O(1)."""
 
     probabilities: bool
 
 
-def checked_batch(X: np.ndarray, Y: np.ndarray, probabilities: bool) -> Batch:
-    batch = Batch((X, Y))
+def checked_batch(X: np.ndarray, Y: np.ndarray, w: np.ndarray | None, probabilities: bool) -> Batch:
+    batch = Batch((X, Y) if w is None else (X, Y, w))
     batch.probabilities = probabilities
     return batch
 
@@ -103,11 +104,11 @@ class Step:
 
     def __call__(self, state: TrainState, batch: Any) -> TrainState:
         dtype = self.check_state(state)
-        X, Y = self.data(batch, dtype)
-        ws = self.spaces.take(X.shape[0], dtype)
+        X, Y, w = self.data(batch, dtype)
+        ws = self.spaces.take(X.shape[0], dtype, w is not None)
         try:
             with quiet():
-                carry = self.advance(ws, Carry(state.params.flat, state.opt_state, state.step, state.loss), X, Y,
+                carry = self.advance(ws, Carry(state.params.flat, state.opt_state, state.step, state.loss), (X, Y, w),
                                      empty_like(state.params.flat), state)
         finally:
             self.spaces.give(ws)
@@ -121,11 +122,12 @@ class Step:
         try:
             with quiet():
                 for batch in batches:
-                    X, Y = self.data(batch, dtype)
-                    ws = held.get(X.shape[0])
+                    data = self.data(batch, dtype)
+                    key = (data[0].shape[0], data[2] is not None)
+                    ws = held.get(key)
                     if ws is None:
-                        ws = held[X.shape[0]] = self.spaces.take(X.shape[0], dtype)
-                    carry = self.advance(ws, carry, X, Y, None, None if losses else state)
+                        ws = held[key] = self.spaces.take(key[0], dtype, key[1])
+                    carry = self.advance(ws, carry, data, None, None if losses else state)
                     losses.append(float(carry.loss))
         finally:
             for ws in held.values():
@@ -142,37 +144,40 @@ class Step:
             self.flat_update.check(state.opt_state)
         return dtype
 
-    def data(self, batch: Any, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-        """The batch's ``X`` and ``Y`` as the step runs them: checked (in O(1) for a ``Batch`` of the
-        network's widths), cast to ``dtype``, ``Y`` in the workspace's memory order."""
-        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-            raise TypeError(f"batch: expected a pair (X, Y) such as fnn.batches yields, got {type(batch).__name__}")
-        X, Y = batch
+    def data(self, batch: Any, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The batch's ``X``, ``Y`` and sample weights (or None) as the step runs them: checked (in O(1)
+        for a ``Batch`` of the network's widths), cast to ``dtype``, ``Y`` in the workspace's memory order."""
+        if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
+            raise TypeError(f"batch: expected (X, Y) or (X, Y, sample_weight) such as fnn.batches yields, got {type(batch).__name__}")
+        given = tuple(batch) + (None,) * (3 - len(batch))
         last = self.last
-        if last is not None and X is last[0] and Y is last[1] and last[2].dtype == dtype:
-            return last[2], last[3]
+        if last is not None and all(a is b for a, b in zip(given, last[0])) and last[1][0].dtype == dtype:
+            return last[1]
+        X, Y, w = given
         net = self.net
         if type(batch) is Batch and X.shape[1] == net.layers[0].n_in and Y.shape == (X.shape[0], net.layers[-1].n_out) \
                 and (batch.probabilities or net.loss != "categorical_cross_entropy"):
-            ready_X, ready_Y = X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
+            ready = (X.astype(dtype, copy=False), Y.astype(dtype, copy=False), None if w is None else w.astype(dtype, copy=False))
         else:
-            ready_X = as_input(net, X, dtype)
-            ready_Y = check_targets(net, Y, (ready_X.shape[0], net.layers[-1].n_out), dtype)
-        if self.plan.order(ready_X.shape[0]) == "F":
-            ready_Y = np.asfortranarray(ready_Y)  # meets the step's column-ordered arrays in their order
-        if immutable(X) and immutable(Y):
-            self.last = (X, Y, ready_X, ready_Y)
-        return ready_X, ready_Y
+            X = as_input(net, X, dtype)
+            m = X.shape[0]
+            ready = (X, check_targets(net, Y, (m, net.layers[-1].n_out), dtype), as_weights(w, m, dtype)[0])
+        if self.plan.order(ready[0].shape[0]) == "F":
+            ready = (ready[0], np.asfortranarray(ready[1]), ready[2])  # Y meets the step's column-ordered arrays in their order
+        if all(immutable(a) for a in given):
+            self.last = (given, ready)
+        return ready
 
-    def advance(self, ws: Workspace, carry: Carry, X: np.ndarray, Y: np.ndarray, out: np.ndarray | None,
-                given: TrainState | None) -> Carry:
-        """One step from ``carry`` on ``(X, Y)`` in ``ws``: the params go to a slot, its program runs
-        forward, cost and backward, and the update writes the new params into ``out`` (or, when
-        None, the other slot). ``given``: the state the step was given, for a ``DivergenceError``."""
+    def advance(self, ws: Workspace, carry: Carry, data: tuple, out: np.ndarray | None, given: TrainState | None) -> Carry:
+        """One step from ``carry`` on ``data = (X, Y, w or None)`` in ``ws``: the params go to a slot,
+        its program runs forward, cost and backward, and the update writes the new params into
+        ``out`` (or, when None, the other slot). ``given``: the state the step was given, for a
+        ``DivergenceError``."""
+        X, Y, w = data
         i = ws.slot_of(carry.flat)
         params, prog = ws.slots[i], ws.program(i)
         prog.forward(X)
-        J = self.cost(ws, prog, Y)
+        J = self.cost(ws, prog, Y, w)
         if not math.isfinite(J):
             raise DivergenceError(carry.step, given or self.record(carry._replace(flat=owned(params))), float(J))
         prog.backward(X)
@@ -187,14 +192,22 @@ class Step:
             raise DivergenceError(carry.step, given or self.record(carry._replace(flat=owned(params))), float(J))
         return Carry(new, opt_state, carry.step + 1, J)
 
-    def cost(self, ws: Workspace, prog, Y: np.ndarray) -> np.floating:
+    def cost(self, ws: Workspace, prog, Y: np.ndarray, w: np.ndarray | None) -> np.floating:
         """``fnn.stages.cost`` of the forward pass in ``ws``; leaves the residual ``A - Y`` in
-        ``ws.dA[-1]``, where the squared errors' cost reads it and the backward pass starts."""
+        ``ws.dA[-1]``, where the squared errors' cost reads it and the backward pass starts, and, with
+        sample weights ``w``, the batch's ``factor`` and L2 ``rates`` in ``ws``."""
         pl, Z, A, D = self.plan, ws.Z[-1], ws.A[-1], ws.dA[-1]
         np.subtract(A, Y, out=D)
-        J = pl.loss.cost(Z, A, Y, ws.aux[-1], D)
-        if pl.l2:
-            J += l2_term(pl.l2, ws.m, prog.weights)
+        if w is None:
+            J, total = pl.loss.cost(Z, A, Y, ws.aux[-1], D), ws.m
+        else:
+            total = np.add.reduce(w)
+            pl.loss.weights_factor(w, total, ws.factor)
+            J = pl.loss.weighted_cost(Z, A, Y, w, total, ws.aux[-1], D)
+            if pl.l2:
+                decay_rates(ws.mask, pl.l2 / total if total else 0, ws.rates)
+        if pl.l2 and total:
+            J += l2_term(pl.l2, total, prog.weights)
         return ws.dtype.type(J)
 
     def record(self, carry: Carry) -> TrainState:

@@ -6,14 +6,18 @@ import numpy as np
 from fnn.engine.program import Program, bind
 
 
-def decay_rates(pl, m: int, dtype: np.dtype) -> np.ndarray:
-    """``(n_params,)``, read-only: ``l2/m`` at the ``W`` entries of the flat layout, 0 at the ``b``
-    entries, so that ``rates * flat`` is the gradient of the L2 term ``l2/(2m) sum ||W||^2``."""
-    rates = np.zeros(pl.n_params, dtype)
+def weight_mask(pl, dtype: np.dtype) -> np.ndarray:
+    """``(n_params,)``: 1 at the ``W`` entries of the flat layout, 0 at the ``b`` entries."""
+    mask = np.zeros(pl.n_params, dtype)
     for start, end_w, _, _ in pl.spans:
-        rates[start:end_w] = pl.l2 / m
-    rates.flags.writeable = False
-    return rates
+        mask[start:end_w] = 1
+    return mask
+
+
+def decay_rates(mask: np.ndarray, rate, out: np.ndarray | None = None) -> np.ndarray:
+    """``mask * rate``: ``rate = l2/m`` at every ``W`` entry, 0 at every ``b``, so that ``rates * flat``
+    is the gradient of the L2 term ``l2/(2m) sum ||W||^2`` (``m`` is ``sum(w)`` with sample weights)."""
+    return np.multiply(mask, mask.dtype.type(rate), out=out)
 
 
 def outputs(pl, m: int, dtype: np.dtype) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
@@ -40,20 +44,24 @@ class Workspace:
     nothing writes) and ``grads``, its per-layer ``(dW, db, [dW; db])`` views; with ``l2 > 0``,
     ``rates`` (``decay_rates``) and ``decay``, the L2 term's scratch. ``slots``: two params vectors
     a step reads its params from, each with its ``Program`` (``program(i)``, bound on first use).
+    ``weighted``: for batches with sample weights, ``factor`` (m,), each sample's share of the
+    output delta, and ``mask`` (``weight_mask``), from which each step's ``rates`` are made.
     """
 
-    __slots__ = ("pl", "m", "dtype", "Z", "A", "blocks", "aug", "aux", "dA", "rates", "decay", "grad", "grads",
-                 "slots", "programs")
+    __slots__ = ("pl", "m", "dtype", "weighted", "Z", "A", "blocks", "aug", "aux", "dA", "rates", "decay", "grad", "grads",
+                 "slots", "programs", "factor", "mask")
 
-    def __init__(self, pl, m: int, dtype: np.dtype):
-        self.pl, self.m, self.dtype = pl, m, dtype
+    def __init__(self, pl, m: int, dtype: np.dtype, weighted: bool = False):
+        self.pl, self.m, self.dtype, self.weighted = pl, m, dtype, weighted
         layout = pl.order(m)
         widths = [w[1] for w, _ in pl.shapes]
         self.Z, self.dA = ([np.empty((m, n), dtype, order=layout) for n in widths] for _ in range(2))
         self.A, self.blocks = outputs(pl, m, dtype)
         self.aug = pl.augmented(m)
         self.aux = [act.scratch((m, n), dtype, order=layout) for act, n in zip(pl.acts, widths)]
-        self.rates = decay_rates(pl, m, dtype) if pl.l2 else None
+        self.factor = np.empty(m, dtype) if weighted else None
+        self.mask = weight_mask(pl, dtype) if pl.l2 else None
+        self.rates = decay_rates(self.mask, pl.l2 / m) if pl.l2 else None
         self.decay = np.empty(pl.n_params, dtype) if pl.l2 else None
         self.grad = np.zeros(pl.n_params, dtype)
         self.grads = pl.views(self.grad)
@@ -77,18 +85,18 @@ class Workspace:
 
 
 class Workspaces:
-    """The free workspaces of one plan, by ``(m, dtype)``; ``take`` makes one when none is free.
-    ``take`` and ``give`` are atomic list operations, so steps in several threads never share one."""
+    """The free workspaces of one plan, by ``(m, dtype, weighted)``; ``take`` makes one when none is
+    free. ``take`` and ``give`` are atomic list operations, so steps in several threads never share one."""
 
     def __init__(self, pl):
         self.pl = pl
-        self.free: dict[tuple[int, np.dtype], list[Workspace]] = {}
+        self.free: dict[tuple, list[Workspace]] = {}
 
-    def take(self, m: int, dtype: np.dtype) -> Workspace:
+    def take(self, m: int, dtype: np.dtype, weighted: bool = False) -> Workspace:
         try:
-            return self.free[(m, dtype)].pop()
+            return self.free[(m, dtype, weighted)].pop()
         except (KeyError, IndexError):
-            return Workspace(self.pl, m, dtype)
+            return Workspace(self.pl, m, dtype, weighted)
 
     def give(self, ws: Workspace) -> None:
-        self.free.setdefault((ws.m, ws.dtype), []).append(ws)
+        self.free.setdefault((ws.m, ws.dtype, ws.weighted), []).append(ws)
