@@ -251,7 +251,9 @@ def _header(npz: Any) -> dict:
 def _network(spec: Any) -> Network:
     spec = _keys(spec, ("layers", "loss", "l2"), "header.network")
     layers = _typed(spec["layers"], list, "header.network.layers")
-    dense = tuple(Dense(**_keys(d, [f.name for f in attrs.fields(Dense)], f"header.network.layers[{i}]")) for i, d in enumerate(layers))
+    fields = [f.name for f in attrs.fields(Dense)]
+    dense = tuple(Dense(**_keys(d, fields if not isinstance(d, dict) or "dropout" in d else fields[:-1], f"header.network.layers[{i}]"))  # files before dropout
+                  for i, d in enumerate(layers))
     return Network(dense, spec["loss"], spec["l2"])
 
 

@@ -15,12 +15,14 @@ def trainable(net: Network) -> np.ndarray:
     return np.concatenate([np.r_[np.ones(d.n_in * d.n_out, bool), np.full(d.n_out, d.use_bias)] for d in net.layers])
 
 
-def gradient_check(net: Network, params: Params, X: Any, Y: Any, epsilon: float = 1e-7, sample_weight: Any = None) -> float:
+def gradient_check(net: Network, params: Params, X: Any, Y: Any, epsilon: float = 1e-7, sample_weight: Any = None,
+                   key: Any = None) -> float:
     """``||g - g_num|| / (||g|| + ||g_num||)`` over every trainable parameter, in float64.
 
     ``g`` is ``backward``; ``g_num[i] = (J(theta + eps e_i) - J(theta - eps e_i)) / (2 eps)``.
     Params, ``X`` and ``Y`` are cast to float64 first, so a float32 network is checked on its math.
-    ``sample_weight`` (m,) checks the weighted cost and its gradient.
+    ``sample_weight`` (m,) checks the weighted cost and its gradient; ``key=(seed, step)`` holds the
+    dropout masks of that training step fixed.
     """
     check_params(net, params)
     epsilon = checks.real("epsilon", epsilon, positive=True)
@@ -28,7 +30,7 @@ def gradient_check(net: Network, params: Params, X: Any, Y: Any, epsilon: float 
     X = as_input(net, X, np.float64)
     Y = check_targets(net, Y, (X.shape[0], net.layers[-1].n_out), np.dtype(np.float64))
     w, _ = as_weights(sample_weight, X.shape[0], np.dtype(np.float64))
-    _, cache = forward(net, params, X)
+    _, cache = forward(net, params, X, key)
     g = backward(net, params, cache, Y, w).flat
     theta = params.flat.copy()
     mask = trainable(net)
@@ -36,7 +38,7 @@ def gradient_check(net: Network, params: Params, X: Any, Y: Any, epsilon: float 
 
     def J(vector):
         p = Params.from_flat(vector, params.shapes)
-        return float(cost(net, p, forward(net, p, X)[1], Y, w))
+        return float(cost(net, p, forward(net, p, X, key)[1], Y, w))
 
     for i in np.flatnonzero(mask):
         plus, minus = theta.copy(), theta.copy()

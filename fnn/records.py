@@ -73,18 +73,26 @@ def _as_tuple(value: Any) -> tuple:
 
 @attrs.frozen
 class Dense:
-    """A dense layer ``Z = A_prev @ W + b``, ``A = g(Z)``; ``W``: (n_in, n_out), ``b``: (n_out,)."""
+    """A dense layer ``Z = A_prev @ W + b``, ``A = g(Z)``; ``W``: (n_in, n_out), ``b``: (n_out,).
+
+    ``dropout``: the probability of dropping each output unit in training, ``0 <= dropout < 1``
+    (inverted dropout: ``A = g(Z) * keep / (1 - dropout)``, see ``fnn.forward``'s ``key``).
+    """
 
     n_in: int
     n_out: int
     activation: str = "relu"
     use_bias: bool = True
+    dropout: float = 0.0
 
     def __attrs_post_init__(self) -> None:
         checks.width("n_in", self.n_in)
         checks.width("n_out", self.n_out)
         checks.known("activation", self.activation, ACTIVATIONS)
         checks.flag("use_bias", self.use_bias)
+        p = checks.real("dropout", self.dropout, minimum=0.0)
+        if p >= 1:
+            raise ValueError(f"dropout: expected a probability 0 <= dropout < 1, got {self.dropout!r}")
 
 
 @attrs.frozen
@@ -120,6 +128,8 @@ def _check_network(net: Network) -> None:
         if d.activation == "softmax":
             raise ValueError(f"layers[{i}].activation: expected softmax on the output layer only, got it on hidden layer {i}")
     out = layers[-1]
+    if out.dropout:
+        raise ValueError(f"layers[-1].dropout: expected 0 on the output layer (dropout is for hidden layers), got {out.dropout!r}")
     if out.activation == "softmax" and out.n_out < 2:
         raise ValueError(f"layers[-1].n_out: expected >= 2 units for softmax, got {out.n_out}; use sigmoid for one unit")
     loss = checks.known("loss", net.loss, LOSSES)
@@ -131,11 +141,12 @@ def _check_network(net: Network) -> None:
     checks.real("l2", net.l2, minimum=0.0)
 
 
-def network(sizes, hidden: str = "relu", output: str = "sigmoid", loss: str | None = None, l2: float = 0.0) -> Network:
+def network(sizes, hidden: str = "relu", output: str = "sigmoid", loss: str | None = None, l2: float = 0.0,
+            dropout: float = 0.0) -> Network:
     """A ``Network`` from widths ``[n_x, n_1, ..., n_out]``: ``hidden`` everywhere but the last layer.
 
     ``loss=None`` picks binary cross-entropy for sigmoid, categorical cross-entropy for softmax,
-    mean squared error otherwise.
+    mean squared error otherwise. ``dropout`` is every hidden layer's.
 
     >>> net = network([2, 3, 1]); [(d.n_in, d.n_out, d.activation) for d in net.layers], net.loss
     ([(2, 3, 'relu'), (3, 1, 'sigmoid')], 'binary_cross_entropy')
@@ -152,7 +163,8 @@ def network(sizes, hidden: str = "relu", output: str = "sigmoid", loss: str | No
     if loss is None:
         loss = DEFAULT_LOSS.get(output, "mean_squared_error")
     acts = [hidden] * (len(sizes) - 2) + [output]
-    return Network(tuple(Dense(a, b, g) for a, b, g in zip(sizes, sizes[1:], acts)), loss, l2)
+    rates = [dropout] * (len(sizes) - 2) + [0.0]
+    return Network(tuple(Dense(a, b, g, dropout=p) for a, b, g, p in zip(sizes, sizes[1:], acts, rates)), loss, l2)
 
 
 # --- parameters and gradients: per-layer views into one flat vector -------------------------
@@ -339,13 +351,19 @@ class Grads(_Flat):
     _shapes: tuple | None = _flat_field("shapes")
 
 
+def _optional_frozen(name: str) -> Any:
+    return attrs.field(default=None, converter=lambda value: None if value is None else freeze(value, name))
+
+
 @attrs.frozen(eq=False)
 class LayerCache(Refrozen):
-    """What backward needs of one layer: ``A_prev`` (m, n_in), ``Z`` and ``A`` (m, n_out)."""
+    """What backward needs of one layer: ``A_prev`` (m, n_in), ``Z`` and ``A`` (m, n_out); ``mask``
+    (m, n_out), when the layer dropped units: ``keep / (1 - dropout)``, and then ``A = g(Z) * mask``."""
 
     A_prev: np.ndarray = frozen_array("A_prev")
     Z: np.ndarray = frozen_array("Z")
     A: np.ndarray = frozen_array("A")
+    mask: np.ndarray | None = _optional_frozen("mask")
 
 
 @attrs.frozen(eq=False)

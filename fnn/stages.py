@@ -8,6 +8,9 @@ Samples are rows. For layer ``l`` with ``W``: (n_in, n_out), ``b``: (n_out,)::
     dZ_prev = g'(Z_prev) * (dZ @ W.T)                                  (backward)
     W <- W - lr * dW,  b <- b - lr * db                                (update)
 
+Dropout (``forward``'s ``key``): a layer with ``dropout = p`` outputs ``A = g(Z) * M`` with
+``M = keep / (1 - p)`` (``dropout_mask``), and backward pulls ``dA * M`` back through ``g``.
+
 With ``sample_weight`` ``w`` (m,), every ``1/m`` becomes ``1/sum(w)`` and each sample's term is
 multiplied by ``w_i``, the L2 term included (scikit-learn's convention); weights summing to 0
 give cost 0 and gradient 0.
@@ -92,8 +95,28 @@ def as_input(net: Network, X: Any, dtype: np.dtype) -> np.ndarray:
     return checks.matrix("X", X, net.layers[0].n_in, " (one row per sample, n_in columns for the first layer)", dtype)
 
 
-def forward(net: Network, params: Params, X: Any) -> tuple[np.ndarray, Cache]:
+def check_key(key: Any) -> tuple[int, int] | None:
+    """A dropout key ``(seed, step)`` of ints >= 0, or None."""
+    if key is None:
+        return None
+    if not isinstance(key, (tuple, list)) or len(key) != 2:
+        raise TypeError(f"key: expected None or a pair (seed, step) of ints >= 0, got {type(key).__name__} {key!r}")
+    return checks.integer("key[0] (seed)", key[0]), checks.integer("key[1] (step)", key[1])
+
+
+def dropout_mask(key: tuple[int, int], layer: int, p: float, shape: tuple[int, int], dtype: np.dtype,
+                 out: np.ndarray | None = None) -> np.ndarray:
+    """``M = keep / (1 - p)`` with ``keep = default_rng([seed, step, layer]).random(shape) >= p``, for
+    ``key = (seed, step)``: a pure function of the key, the layer and the batch shape."""
+    keep = np.random.default_rng([key[0], key[1], layer]).random(shape) >= p
+    return np.multiply(keep, dtype.type(1 / (1 - p)), out=np.empty(shape, dtype) if out is None else out)
+
+
+def forward(net: Network, params: Params, X: Any, key: Any = None) -> tuple[np.ndarray, Cache]:
     """``AL`` of shape (m, n_out) and the ``Cache`` of every layer's ``A_prev``, ``Z``, ``A``.
+
+    ``key=(seed, step)`` applies the training dropout masks (``dropout_mask``; the cache keeps
+    them, so ``cost`` and ``backward`` of that cache are exact); ``None`` drops nothing (inference).
 
     >>> from fnn import network, init_params
     >>> net = network([2, 3, 1]); AL, cache = forward(net, init_params(net), np.zeros((4, 2)))
@@ -102,13 +125,17 @@ def forward(net: Network, params: Params, X: Any) -> tuple[np.ndarray, Cache]:
     """
     dtype = check_params(net, params)
     A = freeze(as_input(net, X, dtype), "X")
+    key = check_key(key)
     layers = []
-    for d, (W, b) in zip(net.layers, params.pairs()):
+    for l, (d, (W, b)) in enumerate(zip(net.layers, params.pairs())):
         Z = np.dot(A, W)
         if d.use_bias:
             Z += b
-        A_prev, A = A, ACTIVATIONS[d.activation].fn(Z)
-        layers.append(LayerCache(A_prev, readonly(Z), readonly(A)))
+        A_prev, A, M = A, ACTIVATIONS[d.activation].fn(Z), None
+        if key is not None and d.dropout:
+            M = dropout_mask(key, l, d.dropout, Z.shape, dtype)
+            A *= M
+        layers.append(LayerCache(A_prev, readonly(Z), readonly(A), None if M is None else readonly(M)))
     return A, Cache(tuple(layers))
 
 
@@ -158,7 +185,11 @@ def backward(net: Network, params: Params, cache: Cache, Y: Any, sample_weight: 
         db = np.dot(ones(m, dtype), dZ) if d.use_bias else np.zeros_like(b)
         grads.append((dW, db))
         if l:
-            dZ = acts[l - 1].vjp(np.dot(dZ, W.T), layers[l - 1].Z, layers[l - 1].A)
+            prev, dA = layers[l - 1], np.dot(dZ, W.T)
+            if prev.mask is not None:  # A = g(Z) * M
+                dA *= prev.mask
+            G = prev.A if prev.mask is None else acts[l - 1].fn(prev.Z)
+            dZ = acts[l - 1].vjp(dA, prev.Z, G)
     flat = np.concatenate([a.ravel() for pair in reversed(grads) for a in pair])
     return owning(Grads, flat, net.shapes)
 

@@ -45,7 +45,8 @@ def train_step(net: Network, optimizer: Optimizer, seed: int = 0) -> Step:
     The same arithmetic as ``forward``, ``cost``, ``backward`` and ``optimizer.update`` called one
     after the other (bit for bit in row order; see ``fnn.engine``); no cache or gradient record is
     built. Raises ``DivergenceError`` when the cost is not finite (or the update would make params
-    non-finite); the error carries the state it was given. ``seed`` keys the step's randomness.
+    non-finite); the error carries the state it was given. ``seed`` keys the step's dropout: a
+    step from state ``s`` runs ``forward(..., key=(seed, s.step))``.
     """
     check_net(net)
     if not isinstance(optimizer, Optimizer):

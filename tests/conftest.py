@@ -6,10 +6,11 @@ import pytest
 
 
 def arrays_of(record) -> list[np.ndarray]:
-    """Every array in a Params/Grads/Cache record, layer by layer."""
+    """Every array in a Params/Grads/Cache record, layer by layer (a cache's ``mask`` where a layer dropped)."""
     import attrs
 
-    return [getattr(layer, f.name) for layer in record.layers for f in attrs.fields(type(layer)) if not f.name.startswith("_")]
+    fields = ((layer, f.name) for layer in record.layers for f in attrs.fields(type(layer)) if not f.name.startswith("_"))
+    return [getattr(layer, name) for layer, name in fields if getattr(layer, name) is not None]
 
 
 def assert_same(a, b, exact: bool = True, rtol: float = 1e-12) -> None:

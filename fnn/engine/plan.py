@@ -11,11 +11,12 @@ from fnn.records import Network, spans, views
 
 @attrs.frozen
 class Plan:
-    """Per layer the ``Activation`` and bias flag; the ``Loss``, ``l2``, the params' ``shapes`` and
-    ``n_params``; ``spans`` of each layer in the flat vector; ``widest``, the widest layer."""
+    """Per layer the ``Activation``, bias flag and dropout rate; the ``Loss``, ``l2``, the params'
+    ``shapes`` and ``n_params``; ``spans`` of each layer in the flat vector; ``widest``, the widest layer."""
 
     acts: tuple[Activation, ...]
     bias: tuple[bool, ...]
+    drops: tuple[float, ...]
     loss: Loss
     l2: float
     shapes: tuple
@@ -54,6 +55,7 @@ def plan(net: Network) -> Plan:
     return Plan(
         tuple(ACTIVATIONS[d.activation] for d in net.layers),
         tuple(d.use_bias for d in net.layers),
+        tuple(float(d.dropout) for d in net.layers),
         LOSSES[net.loss],
         float(net.l2),
         net.shapes,

@@ -54,7 +54,10 @@ def forward_ops(pl, pairs, ws) -> tuple[Callable[[np.ndarray], None], list]:
             ops.append(product(As[i - 1], W, Z))
         if pl.bias[i] and not aug[i]:
             ops.append((np.add, (Z, b, Z)))
-        ops += act.ops(Z, out, aux)
+        if pl.drops[i]:  # A = g(Z) * M
+            ops += act.ops(Z, ws.G[i], aux) + [(np.multiply, (ws.G[i], ws.M[i], out))]
+        else:
+            ops += act.ops(Z, out, aux)
     return take, ops
 
 
@@ -78,8 +81,11 @@ def backward_ops(pl, flat, pairs, ws) -> tuple[list, Callable[[np.ndarray], np.n
             if pl.bias[i]:
                 tail.append((np.dot, (ones(m, dtype), dZ, db)))
         if i:
-            ops.append(product(dZ, W.T, dAs[i - 1]))
-            ops += pl.acts[i - 1].vjp_ops(dAs[i - 1], Zs[i - 1], As[i - 1], dAs[i - 1], ws.aux[i - 1])
+            dA, G = dAs[i - 1], As[i - 1] if ws.G[i - 1] is None else ws.G[i - 1]
+            ops.append(product(dZ, W.T, dA))
+            if ws.M[i - 1] is not None:
+                ops.append((np.multiply, (dA, ws.M[i - 1], dA)))
+            ops += pl.acts[i - 1].vjp_ops(dA, Zs[i - 1], G, dA, ws.aux[i - 1])
     if pl.l2:
         rest += [(np.multiply, (flat, ws.rates, ws.decay)), (np.add, (ws.grad, ws.decay, ws.grad))]
     return ops, first, rest

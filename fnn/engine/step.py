@@ -12,7 +12,7 @@ from fnn.engine.pool import empty_like
 from fnn.engine.workspace import Workspace, Workspaces, decay_rates
 from fnn.optimizers import FlatUpdate
 from fnn.records import Grads, Network, Optimizer, Params, TrainState, owning
-from fnn.stages import as_input, as_weights, check_net, check_params, check_targets, l2_term
+from fnn.stages import as_input, as_weights, check_net, check_params, check_targets, dropout_mask, l2_term
 
 
 class DivergenceError(ArithmeticError):
@@ -176,6 +176,9 @@ class Step:
         X, Y, w = data
         i = ws.slot_of(carry.flat)
         params, prog = ws.slots[i], ws.program(i)
+        for l, p in enumerate(self.plan.drops):
+            if p:
+                dropout_mask((self.seed, carry.step), l, p, ws.M[l].shape, ws.dtype, ws.M[l])
         prog.forward(X)
         J = self.cost(ws, prog, Y, w)
         if not math.isfinite(J):

@@ -46,10 +46,12 @@ class Workspace:
     a step reads its params from, each with its ``Program`` (``program(i)``, bound on first use).
     ``weighted``: for batches with sample weights, ``factor`` (m,), each sample's share of the
     output delta, and ``mask`` (``weight_mask``), from which each step's ``rates`` are made.
+    Per layer with dropout: ``G[l]``, its activation ``g(Z)`` before the dropout mask ``M[l]``
+    (drawn each step), ``A[l] = G[l] * M[l]``; ``None`` for the others.
     """
 
     __slots__ = ("pl", "m", "dtype", "weighted", "Z", "A", "blocks", "aug", "aux", "dA", "rates", "decay", "grad", "grads",
-                 "slots", "programs", "factor", "mask")
+                 "slots", "programs", "factor", "mask", "G", "M")
 
     def __init__(self, pl, m: int, dtype: np.dtype, weighted: bool = False):
         self.pl, self.m, self.dtype, self.weighted = pl, m, dtype, weighted
@@ -59,6 +61,7 @@ class Workspace:
         self.A, self.blocks = outputs(pl, m, dtype)
         self.aug = pl.augmented(m)
         self.aux = [act.scratch((m, n), dtype, order=layout) for act, n in zip(pl.acts, widths)]
+        self.G, self.M = ([np.empty((m, n), dtype, order=layout) if p else None for p, n in zip(pl.drops, widths)] for _ in range(2))
         self.factor = np.empty(m, dtype) if weighted else None
         self.mask = weight_mask(pl, dtype) if pl.l2 else None
         self.rates = decay_rates(self.mask, pl.l2 / m) if pl.l2 else None
