@@ -628,6 +628,14 @@ def profile(w: Workload) -> str:
     return profiler.output_text(unicode=True, color=False)
 
 
+QUICK_BANNER = (
+    "=" * 78 + "\n"
+    "SMOKE RUN (--quick): tiny sizes, one timed run each. These timings mean nothing; they only show\n"
+    "that every contender runs and agrees with fnn. Compare speeds only from a full run (no --quick).\n"
+    + "=" * 78
+)
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run on small sizes")
@@ -647,6 +655,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
             torch.set_num_threads(args.threads)
     repeats = args.repeats or (1 if args.quick else 3)
+    if args.quick:
+        print(QUICK_BANNER, flush=True)
     names = ["tutorial", "document", "hand", "fnn"] + [n for n, off in (("sklearn", args.no_sklearn), ("torch", args.no_torch)) if not off]
     names = available(names)
     only = {s.strip() for s in args.only.split(",") if s.strip()}
@@ -661,7 +671,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         print(f"{w.name} done: " + ", ".join(f"{n} {t:.3f}s" for n, t in rows[-1]["times"].items()), file=sys.stderr, flush=True)
     if args.profile:
         return rows
-    print(table(rows, names))
+    print((QUICK_BANNER + "\n" if args.quick else "") + table(rows, names))
     print("\n* W5 scikit-learn: closest configuration it has (biases, log-loss), not the same math; not checked.")
     print("tutorial: the seed documents' generic L-layer style (dicts, columns, cost every step); document: the"
           " document's own code for that one network, where it has one (W2: 001, W5: 004 ch. 1); hand: W5's step"
