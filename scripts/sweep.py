@@ -104,7 +104,7 @@ def heatmap(rows: list[dict], path: Path) -> None:
     rates = sorted({lr for _, lr in stats})
     acc = np.array([[stats[h, lr][0] for lr in rates] for h in hidden])
     (best_h, best_lr), (_, _, n) = best_cell(stats)
-    fig, ax = plt.subplots(figsize=(1.3 * len(rates) + 2, 0.9 * len(hidden) + 1.6))
+    fig, ax = plt.subplots(figsize=(max(1.3 * len(rates) + 2, 5.5), 0.9 * len(hidden) + 1.8))
     image = ax.imshow(acc, cmap="viridis", vmin=min(0.5, acc.min()), vmax=1.0)
     for i, h in enumerate(hidden):
         for j, lr in enumerate(rates):
@@ -115,7 +115,7 @@ def heatmap(rows: list[dict], path: Path) -> None:
     ax.add_patch(frame)
     ax.set(xticks=range(len(rates)), xticklabels=[f"{lr:g}" for lr in rates], xlabel="learning rate (Adam)",
            yticks=range(len(hidden)), yticklabels=hidden, ylabel="hidden width (2-h-h-1)",
-           title=f"make_moons: test accuracy, mean ± sd over {n} seeds\n(red: best mean)")
+           title=f"make_moons test accuracy:\nmean ± sd over {n} seeds (red: best mean)")
     fig.colorbar(image, ax=ax)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
