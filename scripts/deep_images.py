@@ -1,5 +1,8 @@
 """Experiment 4 (seeds 000 and 002): an L-layer ReLU...sigmoid network on images.
 
+The documents: *Building a Neural Network from Scratch in Python* (000, itnext) and *A neural-network
+framework by hand, in NumPy* (002, CSDN).
+
 He initialisation, binary cross-entropy, gradient descent from 0.2 with the decay
 ``lr = 0.2 / (1 + floor(k / 1000))`` (``schedules.inverse_time_decay``), 10000 full-batch
 iterations, for the layer sizes [n_x, 20, 7, 5, 1] and [n_x, 5, 5, 1]. With ``--h5-dir`` it reads

@@ -1,4 +1,6 @@
-"""Experiment 1 (seed 003, *Demystifying Neural Networks*): logistic regression as a network with no hidden layer.
+"""Experiment 1 (seed 003): logistic regression as a network with no hidden layer.
+
+The document: *Demystifying Neural Networks* (揭开神经网络的神秘面纱, Towards Data Science).
 
 Two Gaussian blobs of 50 points each around (-1.5, -1.5) and (1.5, 1.5) (std 1, the document
 does not give its data), a sigmoid unit with no bias (``W`` (2, 1) only, as in the document),

@@ -1,4 +1,6 @@
-"""Experiment 3 (seed 001, *Build an Artificial Neural Network from Scratch: Part 2*): a 2-h-2 tanh/softmax network on make_moons(300, noise=0.20), seed 0.
+"""Experiment 3 (seed 001): a 2-h-2 tanh/softmax network on make_moons(300, noise=0.20), seed 0.
+
+The document: *Build an Artificial Neural Network from Scratch: Part 2* (KDnuggets).
 
 Categorical cross-entropy with L2 0.01, weights randn/sqrt(n_in) (fnn's ``lecun``), 20000
 full-batch passes. The document's update ``W -= 0.01 * (sum-over-samples gradient + 0.01 W)`` is

@@ -1,5 +1,6 @@
-"""Experiment 2 (seed 004, chapter 1, *Building a deep neural network from scratch*): the XOR table
-learnt by a 3-4-1 sigmoid network.
+"""Experiment 2 (seed 004, chapter 1): the XOR table learnt by a 3-4-1 sigmoid network.
+
+The document: *Building a deep neural network from scratch* (尚硅谷机器学习教程, ch. 1).
 
 No biases, sum-of-squares loss, weights U[0,1), 1500 full-batch iterations. The document's update
 ``W += A_prev.T @ (2 (y - out) * out (1 - out))`` is gradient descent with learning rate 1 on
