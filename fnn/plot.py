@@ -39,13 +39,14 @@ def decision_boundary(predict: Callable[[np.ndarray], Any], X: Any, y: Any, ax: 
     """Filled regions of ``predict`` over a ``resolution`` x ``resolution`` grid, and the points ``X``.
 
     ``predict`` maps a ``(k, 2)`` array to ``k`` labels; ``X`` is ``(m, 2)``, ``y`` ``(m,)`` colours
-    the points. Returns the Axes.
+    the points. The axes are labelled ``x1`` and ``x2`` (the two features) and a legend names the
+    classes of ``y``. Returns the Axes.
 
     >>> import matplotlib; matplotlib.use("Agg")
     >>> X = np.array([[0.0, 0.0], [1.0, 1.0]])
     >>> ax = decision_boundary(lambda G: (G.sum(axis=1) > 1).astype(int), X, [0, 1], resolution=20)
-    >>> [float(v) for v in ax.get_xlim()]
-    [-0.5, 1.5]
+    >>> [float(v) for v in ax.get_xlim()], ax.get_xlabel(), [t.get_text() for t in ax.get_legend().get_texts()]
+    ([-0.5, 1.5], 'x1', ['class 0', 'class 1'])
     """
     if not callable(predict):
         raise TypeError(f"predict: expected a function (k, 2) -> labels, got {type(predict).__name__}")
@@ -60,10 +61,20 @@ def decision_boundary(predict: Callable[[np.ndarray], Any], X: Any, y: Any, ax: 
         raise ValueError(f"predict: expected {gx.size} labels for a ({gx.size}, 2) grid, got shape {labels.shape}")
     ax = _axes(ax)
     ax.contourf(gx, gy, labels.reshape(gx.shape), cmap=CMAP, alpha=0.6)
-    ax.scatter(X[:, 0], X[:, 1], c=y.reshape(len(y), -1)[:, 0], cmap=CMAP, edgecolors="k", linewidths=0.5, s=18)
-    ax.set_xlim(gx.min(), gx.max())
-    ax.set_ylim(gy.min(), gy.max())
+    colours = y.reshape(len(y), -1)[:, 0]
+    points = ax.scatter(X[:, 0], X[:, 1], c=colours, cmap=CMAP, edgecolors="k", linewidths=0.5, s=18)
+    ax.set(xlim=(gx.min(), gx.max()), ylim=(gy.min(), gy.max()), xlabel="x1", ylabel="x2")
+    _class_legend(ax, points, colours)
     return ax
+
+
+def _class_legend(ax: Any, points: Any, colours: np.ndarray) -> None:
+    """A legend with one marker per class of the scatter ``points`` (its colours), ``class <label>``."""
+    classes = np.unique(colours)
+    handles, _ = points.legend_elements()
+    if len(handles) == len(classes):  # legend_elements thins out a long, continuous range of colours
+        names = [f"class {c:g}" if isinstance(c, (float, np.floating)) else f"class {c}" for c in classes]
+        ax.legend(handles, names, loc="best", fontsize="small", framealpha=0.8)
 
 
 def learning_curve(losses: Any, ax: Any = None) -> Any:

@@ -1,5 +1,9 @@
 """Experiment 5 (seed 004, chapter 2): a network from an architecture list, as the document builds it.
 
+The document: *Implementing a complex deep neural network with NumPy* (尚硅谷机器学习教程, ch. 2). The
+setup below beyond the layers' activations and initial scale is the project's (the text gives no data,
+sizes, learning rate or epochs).
+
 make_moons(1000, noise=0.2, random_state=100), 10 % held out (random_state=42); layers
 2-25-50-50-25-1 ReLU/sigmoid, binary cross-entropy, W = 0.1 randn (fnn's ``normal`` scheme; fnn
 starts biases at 0 where the document draws 0.1 randn), plain gradient descent at 0.01,
@@ -20,11 +24,17 @@ from sklearn.model_selection import train_test_split
 import common
 import fnn
 
-NAME, TITLE = "architecture_list", "5. Architecture list vs Keras (004, ch. 2)"
+NAME, TITLE = "architecture_list", "5. Architecture list vs Keras: " + common.cite("004 ch. 2")
 SIZES = [2, 25, 50, 50, 25, 1]
 PLAN = common.Row(
-    "architecture list (004 ch. 2)",
-    "make_moons(1000, noise=0.2, random_state=100), 10 % test; 2-25-50-50-25-1 ReLU/sigmoid, lr 0.01, 10000 epochs",
+    "architecture list",
+    common.cite("004 ch. 2"),
+    "a two-class data set with a held-out test set; layers from a list of {input_dim, output_dim, activation}, "
+    "ReLU hidden, sigmoid output; W and b = 0.1 randn; cross-entropy; full-batch gradient descent with the cost "
+    "and accuracy of every epoch; Keras with the same architecture and learning rate",
+    "the data make_moons(1000, noise=0.2, random_state=100), 10 % held out (train_test_split, random_state=42); "
+    "the layers 2-25-50-50-25-1; learning rate 0.01; 10000 epochs (the text gives none of these); "
+    "W = 0.1 randn from numpy.random.default_rng(0) and b = 0 (the text draws b too, after np.random.seed(2)); no Keras run",
     "test accuracy 0.95 for NumPy and for Keras; the NumPy model took more time",
 )
 
@@ -61,12 +71,13 @@ def experiment(args) -> common.Section:
     fnn.plot.learning_curve(accs, ax=acc_ax).set(title="accuracy history (train)", xlabel="epoch", ylabel="accuracy")
     fnn.plot.decision_boundary(common.predictor(net, final.params), X_te, y_te, ax=boundary_ax)
     boundary_ax.set_title(f"test set: accuracy {test_acc:.3f}")
-    ours = f"test accuracy {test_acc:.3f} (train {train_acc:.3f}), cost {costs[-1]:.4f}"
+    ours = f"test accuracy {test_acc:.3f} (train {train_acc:.3f}), cost {common.num(costs[-1])}"
     details = (
+        f"{common.introduce('004 ch. 2')}\n\n"
         "From the document's own weights, fnn follows the document's code to 1e-10 (tests/test_documents.py). "
         f"{epochs} epochs (seed {args.seed}) on {len(X_tr)} training rows; training took "
         f"{seconds:.1f} s, {1e3 * seconds / epochs:.2f} ms per epoch including the accuracy history. "
-        "We did not run Keras (it is not installed here); the project's PERF-NOTES.md measured Keras (JAX) at 1.90 ms and "
+        f"We did not run Keras (it is not installed here); the project's earlier measurements ({common.link('docs/performance.md', args.out)}) put Keras (JAX) at 1.90 ms and "
         "the tutorial's NumPy at 1.22 ms per epoch for this network on this machine (without the history)."
     )
     row = attrs.evolve(PLAN, ours=ours, seconds=seconds)
@@ -79,4 +90,4 @@ def main(argv: list[str] | None = None) -> common.Section:
 
 
 if __name__ == "__main__":
-    sys.exit(common.exit_code(main(sys.argv[1:])))
+    sys.exit(common.finish(main(sys.argv[1:])))

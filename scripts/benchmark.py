@@ -691,6 +691,14 @@ def profile(w: Workload) -> str:
     return profiler.output_text(unicode=True, color=False)
 
 
+QUICK_BANNER = (
+    "=" * 78 + "\n"
+    "SMOKE RUN (--quick): tiny sizes, one timed run each. These timings mean nothing; they only show\n"
+    "that every contender runs and agrees with fnn. Compare speeds only from a full run (no --quick).\n"
+    + "=" * 78
+)
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run on small sizes, all in this process")
@@ -716,6 +724,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if args.measure:
         measure(*args.measure, repeats)
         return []
+    if args.quick:
+        print(QUICK_BANNER, flush=True)
     names = ["tutorial", "document", "hand", *FNN] + [n for n, off in (("sklearn", args.no_sklearn), ("torch", args.no_torch)) if not off]
     names = available(names)
     only = {s.strip() for s in args.only.split(",") if s.strip()}
@@ -731,8 +741,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         print(f"{w.name} done: " + ", ".join(f"{n} {t:.3f}s" for n, t in rows[-1]["times"].items()), file=sys.stderr, flush=True)
     if args.profile:
         return rows
-    print(f"Each contender {'in a fresh process' if fresh else 'in this one process'}; warm: the median of {repeats} runs"
-          " after its first; ratios to the tutorial code's warm time.\n")
+    print((QUICK_BANNER + "\n" if args.quick else "") + f"Each contender {'in a fresh process' if fresh else 'in this one process'};"
+          f" warm: the median of {repeats} runs after its first; ratios to the tutorial code's warm time.\n")
     print(table(rows, names))
     print("\n* W5 scikit-learn: closest configuration it has (biases, log-loss), not the same math; not checked.")
     print("tutorial: the seed documents' generic L-layer style (dicts, columns, cost every step); document: the"

@@ -1,5 +1,7 @@
 """Experiment 1 (seed 003): logistic regression as a network with no hidden layer.
 
+The document: *Demystifying Neural Networks* (揭开神经网络的神秘面纱, Towards Data Science).
+
 Two Gaussian blobs of 50 points each around (-1.5, -1.5) and (1.5, 1.5) (std 1, the document
 does not give its data), a sigmoid unit with no bias (``W`` (2, 1) only, as in the document),
 binary cross-entropy, plain gradient descent for 15 iterations from random weights (``normal``,
@@ -18,11 +20,15 @@ from sklearn.datasets import make_blobs
 import common
 import fnn
 
-NAME, TITLE = "logistic_regression", "1. Logistic regression (003)"
+NAME, TITLE = "logistic_regression", "1. Logistic regression: " + common.cite("003")
 CENTERS = [[-1.5, -1.5], [1.5, 1.5]]
 PLAN = common.Row(
-    "logistic regression (003)",
-    "100 x 2 synthetic two-class data; sigmoid, no hidden layer, no bias, cross-entropy, gradient descent, 15 iterations",
+    "logistic regression",
+    common.cite("003"),
+    "X (100, 2) of two classes, y (100, 1); sigmoid output, no hidden layer, W (1, 2) and no bias; "
+    "binary cross-entropy; plain gradient descent, 15 iterations; W starts random",
+    "the data: two Gaussian blobs of 50 points around (-1.5, -1.5) and (1.5, 1.5), std 1 (the text does not "
+    "give them); W ~ N(0, 1); learning rate 1 (the text gives none); seed 0 for data and weights",
     "converges in about 15 iterations; a few points stay misclassified (figures only)",
 )
 
@@ -40,11 +46,12 @@ def experiment(args) -> common.Section:
     fnn.plot.decision_boundary(common.predictor(net, params), X, y, ax=ax_before).set_title(f"before training: accuracy {before:.2f}")
     fnn.plot.decision_boundary(common.predictor(net, final.params), X, y, ax=ax_after).set_title(f"after {iterations} iterations: accuracy {after:.2f}")
     fnn.plot.learning_curve(losses, ax=ax_loss).set(title=f"cross-entropy per iteration (lr {args.lr:g})", xlabel="iteration")
-    ours = f"train accuracy {before:.2f} -> {after:.2f}; loss {losses[0]:.3f} -> {losses[-1]:.3f}"
-    losses_text = " ".join(f"{v:.3f}" for v in losses)
+    ours = f"train accuracy {before:.2f} -> {after:.2f}; loss {common.num(losses[0])} -> {common.num(losses[-1])}"
+    losses_text = " ".join(common.num(v) for v in losses)
+    details = f"{common.introduce('003')}\n\nLoss per iteration (seed {args.seed}, lr {args.lr:g}): {losses_text}"
     return common.Section(
         NAME, TITLE, [attrs.evolve(PLAN, ours=ours, seconds=seconds)],
-        f"Loss per iteration (seed {args.seed}): {losses_text}", [common.save(fig, args.out, "logistic_regression.png")],
+        details, [common.save(fig, args.out, "logistic_regression.png")],
         {"train_accuracy": after, "train_accuracy_before": before, "losses": losses.tolist()},
     )
 
@@ -54,4 +61,4 @@ def main(argv: list[str] | None = None) -> common.Section:
 
 
 if __name__ == "__main__":
-    sys.exit(common.exit_code(main(sys.argv[1:])))
+    sys.exit(common.finish(main(sys.argv[1:])))

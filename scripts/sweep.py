@@ -1,12 +1,14 @@
 """A grid sweep on make_moons (hidden width x learning rate x seed), on this machine or a Dask cluster.
 
     python scripts/sweep.py [--hidden 2 4 8 16] [--lr 0.001 0.003 0.01 0.03 0.1] [--seeds 3]
-                            [--epochs 200] [--out results] [--scheduler tcp://HOST:8786]
+                            [--epochs 200] [--out results] [--scheduler tcp://HOST:8786] [--quick]
 
 Each config trains a 2-h-h-1 ReLU/sigmoid network with Adam (batches of 64) on 900 moons and
 tests it on 100 more. Writes OUT/sweep.csv (one row per config, in grid order) and OUT/sweep.png
-(mean test accuracy over seeds). ``--scheduler`` sends the configs to a running Dask scheduler
+(mean ± sd of the test accuracy over seeds, per cell) and prints the best cell by mean test
+accuracy with its spread. ``--scheduler`` sends the configs to a running Dask scheduler
 (``dask scheduler`` plus ``dask worker ADDRESS`` on each machine); otherwise a local process pool.
+``--quick`` runs a tiny grid (2 x 2 cells, 2 seeds, 5 epochs) in seconds.
 """
 from __future__ import annotations
 
@@ -19,10 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-import fnn
-from fnn.sweep import cores
+if __name__ == "__main__":  # the repository's fnn, even beside a folder named fnn (see scripts/common.py)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import fnn  # noqa: E402
+from fnn.sweep import cores  # noqa: E402
 
 COLUMNS = ("hidden", "learning_rate", "seed", "epochs", "final_loss", "train_accuracy", "test_accuracy")
+DEFAULTS = {"hidden": [2, 4, 8, 16], "lr": [0.001, 0.003, 0.01, 0.03, 0.1], "seeds": 3, "epochs": 200}
+QUICK = {"hidden": [2, 4], "lr": [0.01, 0.1], "seeds": 2, "epochs": 5}
 
 
 def grid(hidden, learning_rates, seeds, epochs) -> list[dict]:
@@ -70,39 +77,75 @@ def write_csv(rows: list[dict], path: Path) -> None:
         writer.writerows(rows)
 
 
+def cells(rows: list[dict]) -> dict:
+    """``(hidden, learning_rate) -> (mean, sd, n)`` of the test accuracy over a cell's seeds
+    (sd with ddof=1; 0 for a single seed), in grid order."""
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault((r["hidden"], r["learning_rate"]), []).append(r["test_accuracy"])
+    return {key: (float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0, len(v)) for key, v in groups.items()}
+
+
+def best_cell(stats: dict) -> tuple:
+    """``((hidden, learning_rate), (mean, sd, n))`` of the highest mean (the first such cell in grid order)."""
+    return max(stats.items(), key=lambda item: item[1][0])
+
+
 def heatmap(rows: list[dict], path: Path) -> None:
-    """Mean test accuracy over seeds: hidden widths down, learning rates across."""
+    """Mean ± sd of the test accuracy over seeds: hidden widths down, learning rates across; the
+    best mean framed."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    hidden = sorted({r["hidden"] for r in rows})
-    rates = sorted({r["learning_rate"] for r in rows})
-    acc = np.array([[np.mean([r["test_accuracy"] for r in rows if r["hidden"] == h and r["learning_rate"] == lr])
-                     for lr in rates] for h in hidden])
-    fig, ax = plt.subplots(figsize=(1.2 * len(rates) + 2, 0.8 * len(hidden) + 1.5))
+    stats = cells(rows)
+    hidden = sorted({h for h, _ in stats})
+    rates = sorted({lr for _, lr in stats})
+    acc = np.array([[stats[h, lr][0] for lr in rates] for h in hidden])
+    (best_h, best_lr), (_, _, n) = best_cell(stats)
+    fig, ax = plt.subplots(figsize=(max(1.3 * len(rates) + 2, 5.5), 0.9 * len(hidden) + 1.8))
     image = ax.imshow(acc, cmap="viridis", vmin=min(0.5, acc.min()), vmax=1.0)
-    for (i, j), value in np.ndenumerate(acc):
-        ax.text(j, i, f"{value:.3f}", ha="center", va="center", color="white" if value < 0.9 else "black")
+    for i, h in enumerate(hidden):
+        for j, lr in enumerate(rates):
+            mean, sd, _ = stats[h, lr]
+            ax.text(j, i, f"{mean:.3f}\n±{sd:.3f}", ha="center", va="center", fontsize="small",
+                    color="white" if mean < 0.9 else "black")
+    frame = plt.Rectangle((rates.index(best_lr) - 0.5, hidden.index(best_h) - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2)
+    ax.add_patch(frame)
     ax.set(xticks=range(len(rates)), xticklabels=[f"{lr:g}" for lr in rates], xlabel="learning rate (Adam)",
            yticks=range(len(hidden)), yticklabels=hidden, ylabel="hidden width (2-h-h-1)",
-           title="make_moons: mean test accuracy over seeds")
+           title=f"make_moons test accuracy:\nmean ± sd over {n} seeds (red: best mean)")
     fig.colorbar(image, ax=ax)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
 
-def main(argv: list[str] | None = None) -> list[dict]:
+def options(argv: list[str] | None) -> argparse.Namespace:
+    """The command line; grid options left out take ``QUICK``'s values under ``--quick``, else ``DEFAULTS``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hidden", type=int, nargs="+", default=[2, 4, 8, 16])
-    parser.add_argument("--lr", type=float, nargs="+", default=[0.001, 0.003, 0.01, 0.03, 0.1])
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=200)
-    parser.add_argument("--out", type=Path, default=Path("results"))
-    parser.add_argument("--scheduler", default=None, help="a Dask scheduler address such as tcp://10.0.0.5:8786")
+    words = {k: " ".join(map(str, v)) if isinstance(v, list) else str(v) for k, v in DEFAULTS.items()}
+    quick = {k: " ".join(map(str, v)) if isinstance(v, list) else str(v) for k, v in QUICK.items()}
+    for name, kind, nargs, what in (("hidden", int, "+", "hidden widths h of the 2-h-h-1 networks"),
+                                    ("lr", float, "+", "Adam learning rates"),
+                                    ("seeds", int, None, "seeds per (width, learning rate) cell: 0, 1, ..."),
+                                    ("epochs", int, None, "epochs per config (batches of 64 of the 900 training moons)")):
+        parser.add_argument(f"--{name}", type=kind, nargs=nargs, default=None,
+                            help=f"{what} (default: {words[name]}; with --quick: {quick[name]})")
+    parser.add_argument("--out", type=Path, default=Path("results"), help="folder for sweep.csv and sweep.png (default: results)")
+    parser.add_argument("--scheduler", default=None,
+                        help="a Dask scheduler address such as tcp://10.0.0.5:8786 (default: none, a local process pool)")
+    parser.add_argument("--quick", action="store_true", help="a tiny grid (2 x 2 cells, 2 seeds, 5 epochs): seconds, for a smoke test")
     args = parser.parse_args(argv)
+    for name, value in (QUICK if args.quick else DEFAULTS).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    return args
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    args = options(argv)
     configs = grid(args.hidden, args.lr, args.seeds, args.epochs)
     start = time.perf_counter()
     rows = run(configs, args.scheduler)
@@ -110,10 +153,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     args.out.mkdir(parents=True, exist_ok=True)
     write_csv(rows, args.out / "sweep.csv")
     heatmap(rows, args.out / "sweep.png")
-    best = max(rows, key=lambda r: r["test_accuracy"])
+    (h, lr), (mean, sd, n) = best_cell(cells(rows))
     where = args.scheduler or f"a local pool of {min(cores(), len(configs))} processes"
-    print(f"{len(rows)} configs in {seconds:.2f} s on {where}; best test accuracy {best['test_accuracy']:.3f} "
-          f"(hidden={best['hidden']}, lr={best['learning_rate']:g}); wrote {args.out / 'sweep.csv'}, {args.out / 'sweep.png'}")
+    print(f"{len(rows)} configs in {seconds:.2f} s on {where}; best mean test accuracy {mean:.3f} ± {sd:.3f} "
+          f"(sd over n={n} seeds; hidden={h}, lr={lr:g}); wrote {args.out / 'sweep.csv'}, {args.out / 'sweep.png'}")
     return rows
 
 

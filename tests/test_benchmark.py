@@ -30,6 +30,7 @@ def test_quick_run_checks_and_times_every_workload(capsys):
     out = capsys.readouterr().out
     assert "| W4 f32 | s/epoch |" in out and "GEMM floor" in out and "this machine's GEMM:" in out
     assert "| fold / fit (warm) |" in out
+    assert out.count("These timings mean nothing") == 2  # the smoke-run banner, before the runs and above the table
     floor_rate, machine, n = rows[3]["gflops"]
     assert floor_rate > 0 and machine > 0 and n == 256
 

@@ -103,3 +103,11 @@ def test_boundary_grid_one_panel_per_predict():
 def test_boundary_grid_needs_panels():
     with pytest.raises(ValueError, match="panels: expected at least one"):
         boundary_grid({}, X, y)
+
+
+def test_decision_boundary_labels_its_axes_and_names_the_classes():
+    ax = decision_boundary(above_diagonal, X, y, ax=new_axes(), resolution=10)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("x1", "x2")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["class 0", "class 1"]
+    fig = boundary_grid({"a": above_diagonal, "b": above_diagonal}, X, y, resolution=10)
+    assert all(a.get_legend() is not None and a.get_xlabel() == "x1" for a in fig.axes)

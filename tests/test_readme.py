@@ -1,19 +1,14 @@
-"""The README's example runs as written."""
-import pathlib
+"""The README's examples run as written, and it opens with the two commands CI reads."""
 import re
 
-README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
-
-
-def python_blocks():
-    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+from test_docs import README, python_blocks, run_block
 
 
 def test_readme_examples_run(capsys):
-    blocks = python_blocks()
+    blocks = python_blocks(README)
     assert blocks
-    for block in blocks:
-        exec(compile(block, str(README), "exec"), {})
+    for number, (code, _) in enumerate(blocks, 1):
+        run_block(code, README, number)
     out = capsys.readouterr().out
     assert out.strip()
 

@@ -35,8 +35,15 @@ def run_script(name, *args):
 
 def test_reproduce_quick_writes_every_section_and_the_same_report_twice(tmp_path):
     reports = []
+    assert reproduce.main(["--quick", "--out", str(tmp_path / "a")]) == 0
+    piped = run_script("reproduce.py", "--quick", "--out", str(tmp_path / "b"))  # stdout is a pipe here
+    assert piped.returncode == 0, piped.stderr
+    lines = piped.stdout.splitlines()
+    names = [m.NAME for m in reproduce.EXPERIMENTS]
+    assert [line.split(": ")[0] for line in lines[:-1]] == [f"[{i}/5] {n}" for i, n in enumerate(names, 1) for _ in (0, 1)]
+    assert all(re.fullmatch(r"\[\d/5\] \w+: done in [\d.]+ s", line) for line in lines[1:-1:2])
+    assert lines[-1].startswith("wrote ")
     for out in (tmp_path / "a", tmp_path / "b"):
-        assert reproduce.main(["--quick", "--out", str(out)]) == 0
         for module in reproduce.EXPERIMENTS:
             section = (out / f"{module.NAME}.md").read_text()
             figures = re.findall(r"!\[[^]]*\]\(([^)]+)\)", section)
@@ -48,6 +55,9 @@ def test_reproduce_quick_writes_every_section_and_the_same_report_twice(tmp_path
     assert len(summary.splitlines()) == 2 + 7  # header, rule, then 1 + 1 + 2 + 2 + 1 experiment rows
     assert "quick mode" in reports[0] and "diverged" not in reports[0]
     assert without_times(reports[0]) == without_times(reports[1])
+    rows = summary.splitlines()[2:]
+    assert all(reports[0].count(row.rsplit("|", 2)[0]) == 1 for row in rows)  # every row once, in the table only
+    assert all(re.search(r"\(\d{3}( ch\. \d)?\) \|", row) and "*" in row for row in rows)  # each names its tutorial
 
 
 def test_a_script_runs_on_its_own(tmp_path):
@@ -58,12 +68,53 @@ def test_a_script_runs_on_its_own(tmp_path):
 
 
 def test_divergence_prints_the_hint_and_writes_no_results(tmp_path):
-    done = run_script("architecture_list.py", "--quick", "--lr", "1e6", "--out", str(tmp_path))
-    assert done.returncode == 1
-    assert "training diverged at step" in done.stderr and "learning rate" in done.stderr
-    section = (tmp_path / "architecture_list.md").read_text()
-    assert "| diverged at step 4 |" in section and "(train " not in section
-    assert not list(tmp_path.glob("*.png"))
+    for lr in ("1e6", "1e200"):
+        out = tmp_path / lr
+        done = run_script("architecture_list.py", "--quick", "--lr", lr, "--out", str(out))
+        assert done.returncode == 1
+        assert "training diverged at step" in done.stderr and "learning rate" in done.stderr
+        assert "no results written" in done.stderr and "Traceback" not in done.stderr
+        assert not out.exists() and done.stdout == ""
+    (tmp_path / "kept").mkdir()
+    assert architecture_list.main(["--quick", "--lr", "1e6", "--out", str(tmp_path / "kept")]).diverged
+    assert list((tmp_path / "kept").iterdir()) == []  # an existing folder stays, empty
+
+
+def test_an_lr_override_is_recorded_in_the_row(tmp_path):
+    section = xor.main(["--quick", "--lr", "2", "--out", str(tmp_path)])
+    assert section.rows[0].choices.startswith("**--lr 2 in place of 1**")
+    assert "--lr 2 in place of 1" in (tmp_path / "xor.md").read_text()
+    assert "--lr" not in xor.main(["--quick", "--out", str(tmp_path)]).rows[0].choices
+
+
+def test_huge_losses_print_in_four_significant_digits(tmp_path):
+    done = run_script("logistic_regression.py", "--quick", "--lr", "1e300", "--out", str(tmp_path))
+    assert not re.search(r"\d{12}", done.stdout), done.stdout
+    assert "e+" in (tmp_path / "logistic_regression.md").read_text()
+
+
+def test_a_missing_h5_folder_is_one_line_and_exit_2(tmp_path):
+    for script in ("deep_images.py", "reproduce.py"):
+        done = run_script(script, "--quick", "--h5-dir", str(tmp_path / "missing"), "--out", str(tmp_path / "out"))
+        assert done.returncode == 2 and done.stdout == ""
+        assert len(done.stderr.strip().splitlines()) == 1 and "train_catvnoncat.h5" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_script_beside_a_folder_named_fnn_imports_the_repository_package(tmp_path):
+    """A clone named fnn, run from its parent with that parent on the path (PYTHONPATH=. or python -m):
+    without the scripts putting the repository first, `import fnn` gives the clone as an empty
+    namespace package (module 'fnn' has no attribute ...)."""
+    (tmp_path / "fnn").symlink_to(ROOT, target_is_directory=True)
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    namespace = subprocess.run([sys.executable, "-c", "import fnn; print(hasattr(fnn, 'network'))"],
+                               capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert namespace.stdout.strip() == "False"  # the trap is there
+    for script, *args in (("xor.py",), ("sweep.py", "--hidden", "2", "--lr", "0.1", "--seeds", "1")):
+        done = subprocess.run([sys.executable, f"fnn/scripts/{script}", "--quick", "--out", "out", *args], capture_output=True,
+                              text=True, env=env, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "xor_loss.png").exists() and (tmp_path / "out" / "sweep.csv").exists()
 
 
 def test_deep_images_reads_h5_files(tmp_path):

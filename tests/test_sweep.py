@@ -87,3 +87,21 @@ def test_script_on_a_two_process_cluster(tmp_path):
     assert remote == local and len(local) == 8
     assert (tmp_path / "dask" / "sweep.csv").read_text() == (tmp_path / "local" / "sweep.csv").read_text()
     assert (tmp_path / "dask" / "sweep.png").stat().st_size > 0
+
+
+def test_the_script_reports_the_best_mean_cell_not_the_luckiest_seed():
+    rows = [{"hidden": h, "learning_rate": lr, "test_accuracy": acc}
+            for h, lr, acc in [(4, 0.001, 0.98), (4, 0.001, 0.83), (8, 0.01, 0.97), (8, 0.01, 0.99)]]
+    stats = script.cells(rows)
+    assert stats[4, 0.001] == pytest.approx((0.905, np.std([0.98, 0.83], ddof=1), 2))
+    (best, (mean, sd, n)) = script.best_cell(stats)
+    assert best == (8, 0.01) and mean == pytest.approx(0.98) and sd == pytest.approx(0.01414, abs=1e-5) and n == 2
+
+
+def test_the_script_options_quick_grid_and_explicit_values():
+    quick = script.options(["--quick"])
+    assert (quick.hidden, quick.lr, quick.seeds, quick.epochs) == (
+        script.QUICK["hidden"], script.QUICK["lr"], script.QUICK["seeds"], script.QUICK["epochs"])
+    mixed = script.options(["--quick", "--epochs", "7"])
+    assert mixed.epochs == 7 and mixed.seeds == script.QUICK["seeds"]
+    assert script.options([]).hidden == script.DEFAULTS["hidden"]
