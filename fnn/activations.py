@@ -6,11 +6,13 @@ Jacobian product for softmax). Keeping both in one record means they cannot drif
 
 Sigmoid and softmax never overflow or underflow for finite input: exponents are kept inside
 ``[log(tiny) + 1, -(log(tiny) + 1)]`` of the array's dtype (about ±707 in float64, ±86 in float32),
-which changes no result beyond the last representable normal number.
+which changes no result beyond the last representable normal number. So do elu, selu, gelu, silu and
+softplus, whose forward pass, given ``aux``, also leaves ``g'(Z)`` there for the vjp ``dA * g'(Z)``.
 """
 from __future__ import annotations
 
 import functools
+import math
 from typing import Callable, NamedTuple
 
 import attrs
@@ -18,6 +20,11 @@ import numpy as np
 
 
 LEAKY_SLOPE = 0.01
+SELU_SCALE, SELU_ALPHA = 1.0507009873554805, 1.6732632423543772
+GELU_K0, GELU_K1 = math.sqrt(2 / math.pi), 0.044715  # gelu(z) = z/2 (1 + tanh(K0 (z + K1 z^3)))
+GELU_RANGE = (1e-18, 10.0)
+"""gelu reads ``|z|`` clamped into this range: beyond 10 ``tanh`` is already exactly ±1 in float32 and
+float64 (no ``z^3`` overflow), and below 1e-18 the cubic and ``K0 z`` vanish beside 1 (no ``z^2`` underflow)."""
 
 
 @attrs.frozen
@@ -196,6 +203,117 @@ def _tanh_vjp_ops(dA, Z, A, out, aux=None):
     return [(np.multiply, (A, A, T)), (np.subtract, (consts(A.dtype).one, T, T)), (np.multiply, (dA, T, out))]
 
 
+def _order(Z: np.ndarray) -> str:
+    return "F" if Z.flags.f_contiguous and not Z.flags.c_contiguous else "C"
+
+
+def _pair_scratch(shape: tuple, dtype: np.dtype, order: str = "C") -> tuple[np.ndarray, np.ndarray]:
+    """Two arrays like ``Z``: ``g'(Z)`` and a temporary."""
+    return np.empty(shape, dtype, order=order), np.empty(shape, dtype, order=order)
+
+
+def _masked_scratch(shape: tuple, dtype: np.dtype, order: str = "C") -> tuple[np.ndarray, np.ndarray]:
+    """``g'(Z)`` and a boolean mask, both shaped like ``Z``."""
+    return np.empty(shape, dtype, order=order), np.empty(shape, bool, order=order)
+
+
+def _times_derivative(forward: Callable[..., list], scratch: Callable = np.empty) -> Callable[..., list]:
+    """The ``vjp_ops`` ``dZ = dA * g'(Z)`` of an activation whose ``forward(Z, out, aux)`` leaves
+    ``g'(Z)`` in ``aux`` (or ``aux[0]``); without ``aux`` the forward pass is run into fresh arrays first."""
+
+    def vjp_ops(dA, Z, A, out, aux=None):
+        ops = []
+        if aux is None:
+            aux = scratch(Z.shape, Z.dtype, order=_order(Z))
+            ops = forward(Z, np.empty_like(Z), aux)
+        return ops + [(np.multiply, (dA, aux[0] if isinstance(aux, tuple) else aux, out))]
+
+    return vjp_ops
+
+
+def _elementwise(name: str, forward: Callable[..., list], scratch: Callable = np.empty) -> Activation:
+    return Activation(name, forward, _times_derivative(forward, scratch), scratch=scratch)
+
+
+def _elu_ops(Z, out, aux=None):
+    """``elu(z) = z`` for ``z > 0``, else ``expm1(z)``: ``max(Z, expm1(T))`` with ``T = clip(Z, lo, 0)``
+    (``expm1(z) >= z``, and ``expm1(lo)`` is already -1). With ``aux``: ``elu'(Z) = exp(T)`` there
+    (1 for ``z > 0``)."""
+    c = consts(Z.dtype)
+    T = out if aux is None else aux
+    ops = [(_clip, (Z, c.lo, c.zero, T)), (np.expm1, (T, out)), (_maximum, (Z, out, out))]
+    return ops if aux is None else ops + [(np.exp, (aux, aux))]
+
+
+def _multiply_where(a, b, out, where):
+    """``out = a * b`` where ``where`` holds; elsewhere ``out`` is left as it is."""
+    return np.multiply(a, b, out=out, where=where)
+
+
+def _selu_ops(Z, out, aux=None):
+    """``selu(z) = SCALE z`` for ``z > 0``, else ``SCALE ALPHA expm1(z)``: ``SCALE ALPHA expm1(T)``
+    with ``T = clip(Z, lo, 0)``, then ``SCALE Z`` where ``P = Z > 0``. With ``aux = (D, P)``:
+    ``D = selu'(Z)``, ``SCALE ALPHA exp(T)``, then ``SCALE`` where ``P``."""
+    c, dtype = consts(Z.dtype), Z.dtype
+    scale, scale_alpha = scalar(SELU_SCALE, dtype), scalar(SELU_SCALE * SELU_ALPHA, dtype)
+    T, P = (out, np.empty_like(Z, dtype=bool)) if aux is None else aux
+    ops = [(_clip, (Z, c.lo, c.zero, T)), (np.expm1, (T, out)), (np.multiply, (out, scale_alpha, out))]
+    if aux is not None:
+        ops += [(np.exp, (T, T)), (np.multiply, (T, scale_alpha, T))]
+    ops += [(np.greater, (Z, c.zero, P)), (_multiply_where, (Z, scale, out, P))]
+    return ops if aux is None else ops + [(np.copyto, (T, scale, "same_kind", P))]
+
+
+def _gelu_ops(Z, out, aux=None):
+    """``gelu(z) = z h`` with ``h = (1 + t)/2``, ``t = tanh(x (K0 + K0 K1 s))``, ``x = sign(z) a``,
+    ``s = a^2`` and ``a = |z|`` clamped into ``GELU_RANGE``; ``Z`` itself is used only in ``z h``, which is
+    ``z`` or ``-0`` beyond the range, as ``t`` is ±1 there. With ``aux = (D, T)``:
+    ``D = gelu'(Z) = h + x (1 - t^2) (K0 + 3 K0 K1 s)/2 = (1 + t) (1/2 + (1 - t) x (K0 + 3 K0 K1 s)/2)``."""
+    dtype, one, half = Z.dtype, consts(Z.dtype).one, scalar(0.5, Z.dtype)
+    D, T = (np.empty_like(Z), np.empty_like(Z)) if aux is None else aux
+    lo, hi = (scalar(v, dtype) for v in GELU_RANGE)
+    ops = [(np.abs, (Z, D)), (_clip, (D, lo, hi, D)), (np.copysign, (D, Z, T)), (np.multiply, (D, D, D)),  # D = s, T = x
+           (np.multiply, (D, scalar(GELU_K0 * GELU_K1, dtype), out)), (np.add, (out, scalar(GELU_K0, dtype), out)),
+           (np.multiply, (out, T, out)), (np.tanh, (out, out))]  # out = t
+    if aux is not None:
+        ops += [(np.multiply, (D, scalar(1.5 * GELU_K0 * GELU_K1, dtype), D)), (np.add, (D, scalar(GELU_K0 / 2, dtype), D)),
+                (np.multiply, (D, T, D)), (np.subtract, (one, out, T)), (np.multiply, (D, T, D))]  # D = (1 - t) x r / 2
+    ops.append((np.add, (out, one, out)))  # out = 1 + t
+    if aux is not None:
+        ops += [(np.add, (D, half, D)), (np.multiply, (D, out, D))]
+    return ops + [(np.multiply, (out, half, out)), (np.multiply, (out, Z, out))]
+
+
+def _silu_ops(Z, out, aux=None):
+    """``silu(z) = z sigmoid(z)``: the sigmoid ``E / U`` of ``_sigmoid_ops`` (``E = exp(C)``,
+    ``U = 1 + E``, ``C = clip(Z, lo, hi)``) times ``max(Z, lo)``: below ``lo``, where ``silu`` is
+    subnormal, it stays at ``lo sigmoid(lo)`` (about -4e-305 in float64). With ``aux = (D, S)``:
+    ``D = silu'(Z) = sigmoid(z) (1 + z (1 - sigmoid(z))) = S (U + C) / U``, ``S = sigmoid(Z)`` (as
+    ``1 - sigmoid(z) = 1 / U``; ``C / U`` would underflow for tiny ``z``)."""
+    c = consts(Z.dtype)
+    if aux is None:
+        C = S = np.empty_like(Z)
+    else:
+        C, S = aux
+    ops = [(_clip, (Z, c.lo, c.hi, C)), (np.exp, (C, S)), (np.add, (S, c.one, out)), (np.divide, (S, out, S))]
+    if aux is not None:
+        ops += [(np.add, (C, out, C)), (np.divide, (C, out, C)), (np.multiply, (C, S, C))]
+    return ops + [(_clip, (Z, c.lo, c.inf, out)), (np.multiply, (out, S, out))]
+
+
+def _softplus_ops(Z, out, aux=None):
+    """``softplus(z) = log(1 + e^z) = max(z, 0) + log1p(exp(-|z|))``, as ``max(logaddexp(0, C), Z)``
+    with ``C = clip(Z, lo, hi)`` (``softplus(z) > z``, and is ``z`` beyond ``hi``). With ``aux``:
+    ``softplus'(Z) = sigmoid(Z) = exp(C - softplus(C))`` there (a few ulps of ``sigmoid``: the
+    exponent's rounding, up to ``eps |z|``)."""
+    c = consts(Z.dtype)
+    C = out if aux is None else aux
+    ops = [(_clip, (Z, c.lo, c.hi, C)), (np.logaddexp, (c.zero, C, out))]
+    if aux is not None:
+        ops += [(np.subtract, (C, out, C)), (np.exp, (C, C))]
+    return ops + [(_maximum, (out, Z, out))]
+
+
 def _identity_ops(Z, out, aux=None):
     return [(np.copyto, (out, Z))]
 
@@ -312,6 +430,11 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("tanh", _tanh_ops, _tanh_vjp_ops),
         Activation("identity", _identity_ops, _identity_vjp_ops),
         Activation("softmax", _softmax_ops, _softmax_vjp_ops, elementwise=False, scratch=_softmax_scratch),
+        _elementwise("elu", _elu_ops),
+        _elementwise("selu", _selu_ops, _masked_scratch),
+        _elementwise("gelu", _gelu_ops, _pair_scratch),
+        _elementwise("silu", _silu_ops, _pair_scratch),
+        _elementwise("softplus", _softplus_ops),
     )
 }
 sigmoid, softmax = ACTIVATIONS["sigmoid"].fn, ACTIVATIONS["softmax"].fn

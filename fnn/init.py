@@ -5,6 +5,12 @@ layer by layer ``W = factor * rng.standard_normal((n_in, n_out))`` with factor
 ``he`` sqrt(2/n_in), ``lecun`` sqrt(1/n_in), ``glorot`` sqrt(2/(n_in+n_out)), ``normal`` ``scale``
 (0.01 unless given); ``uniform`` is ``rng.random((n_in, n_out))`` (U[0,1)); ``zeros`` draws nothing.
 ``scale``, when given, replaces the factor of any normal scheme. Draws are float64, then cast.
+
+Which scheme suits which hidden activation (so that the variance of ``Z`` holds from layer to layer
+at the start): ``he`` for relu, leaky_relu, elu, gelu, silu and softplus (He et al. 2015); ``lecun``
+for selu, whose self-normalisation rests on weights of variance ``1/n_in`` (Klambauer et al. 2017);
+``glorot`` for tanh and sigmoid (Glorot and Bengio 2010). ``init_params`` and ``fit`` default to
+``he`` whatever the activation: pass ``scheme="lecun"`` (``init="lecun"``) for selu.
 """
 from __future__ import annotations
 

@@ -161,10 +161,10 @@ def test_full_size_resume_is_exact(tmp_path, optimizer, dtype):
 @st.composite
 def runs(draw):
     """A random network (widths, activations, biases, l2), dtype, optimizer and schedule, trained a little."""
-    output = draw(st.sampled_from(["sigmoid", "softmax", "identity", "tanh"]))
+    output = draw(st.sampled_from(["sigmoid", "softmax", "identity", "tanh", "elu", "gelu"]))
     widths = draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)) + [draw(st.integers(2 if output == "softmax" else 1, 3))]
     layers = tuple(
-        fnn.Dense(a, b, output if i == len(widths) - 2 else draw(st.sampled_from(["relu", "leaky_relu", "tanh", "sigmoid"])),
+        fnn.Dense(a, b, output if i == len(widths) - 2 else draw(st.sampled_from(["relu", "leaky_relu", "tanh", "sigmoid", "selu", "silu", "softplus"])),
                   use_bias=draw(st.booleans()))
         for i, (a, b) in enumerate(zip(widths, widths[1:]))
     )

@@ -24,6 +24,9 @@ NETS = [
     ("leaky_relu", "identity", "mean_squared_error", 0.05, True),
     ("sigmoid", "sigmoid", "sum_of_squares", 0.0, False),
     ("identity", "tanh", "mean_squared_error", 0.0, True),
+    ("selu", "softplus", "mean_squared_error", 0.1, True),
+    ("gelu", "silu", "sum_of_squares", 0.0, False),
+    ("elu", "softmax", None, 0.0, True),
 ]
 
 

@@ -102,11 +102,65 @@ def test_relu_and_leaky_relu_at_exactly_zero(hidden, slope):
     assert vjp.tolist() == [slope] * 3
 
 
+MODERN = ["elu", "selu", "gelu", "silu", "softplus"]
+
+
+def extremes(dtype, top):
+    """Both signs of 0, the smallest normal number, 1, 1e4, ``top`` and 400 magnitudes from 4 x the
+    smallest normal number up to ``top``; (m, 4). (Between the smallest normal number and twice it,
+    ``z / 2`` can be an inexact subnormal: a genuine underflow, as in ``leaky_relu``'s ``0.01 z``.)"""
+    fi = np.finfo(dtype)
+    mags = np.concatenate([[0.0, fi.tiny, 1.0, 1e4, top], np.geomspace(4 * float(fi.tiny), float(top) / 2, 399)])
+    return np.concatenate([mags, -mags]).astype(dtype).reshape(-1, 4)
+
+
+@pytest.mark.parametrize("name", MODERN)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_modern_activations_are_silent_and_finite_for_every_finite_magnitude(name, dtype, layout):
+    """Up to the largest float (selu: up to where its value ``1.0507 z`` is still one), with and without
+    the scratch the forward pass leaves for the vjp; the derivatives stay in their ranges."""
+    from fnn.activations import SELU_ALPHA, SELU_SCALE
+
+    fi = np.finfo(dtype)
+    top = dtype(fi.max / SELU_SCALE) if name == "selu" else fi.max
+    Z = np.asarray(extremes(dtype, top), order=layout)
+    act = fnn.ACTIVATIONS[name]
+    with strict():
+        aux = act.scratch(Z.shape, Z.dtype, order=layout)
+        A = act.fn(Z, aux=aux)
+        D = act.vjp(np.ones_like(Z), Z, A, aux=aux)
+        D_fresh = act.vjp(np.ones_like(Z), Z, act.fn(Z))
+    assert A.dtype == D.dtype == dtype and np.isfinite(A).all() and np.isfinite(D).all()
+    np.testing.assert_array_equal(D, D_fresh)
+    low, high = {"selu": (0, SELU_SCALE * SELU_ALPHA), "gelu": (-0.17, 1.13), "silu": (-0.1, 1.1)}.get(name, (0, 1))
+    assert (D >= low).all() and (D <= high).all()
+    assert (A >= -SELU_SCALE * SELU_ALPHA).all() and (A[Z > 0] > 0).all()
+
+
+@pytest.mark.parametrize("name", MODERN)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_modern_activations_through_the_stages_are_silent(name, dtype):
+    """A ``1 -> 1 -> 1`` network of the activation throughout, with squared error, at large and tiny
+    inputs. The backward pass may underflow, legitimately: a slope such as ``exp(-1e4)``, kept at
+    the smallest normal number times ``e``, times a gradient below ``1/e`` is subnormal."""
+    net, params = one_unit(name, 1.0, dtype, hidden=name)
+    X, Y = np.array([[1e4], [-1e4], [0.0], [1e-30], [-1e-30]], dtype), np.zeros((5, 1), dtype)
+    with strict():
+        A, cache = fnn.forward(net, params, X)
+        J = fnn.cost(net, params, cache, Y)
+    with np.errstate(all="raise", under="ignore"):
+        grads = fnn.backward(net, params, cache, Y)
+    assert np.isfinite(A).all() and np.isfinite(J) and np.isfinite(grads.flat).all()
+
+
 # --- random finite inputs and weights ----------------------------------------------------------
 
 PAIRS = [("sigmoid", "binary_cross_entropy"), ("softmax", "categorical_cross_entropy"), ("identity", "mean_squared_error"),
-         ("tanh", "sum_of_squares"), ("relu", "mean_squared_error"), ("leaky_relu", "sum_of_squares"), ("sigmoid", "mean_squared_error")]
-HIDDEN = ["relu", "leaky_relu", "tanh", "sigmoid", "identity"]
+         ("tanh", "sum_of_squares"), ("relu", "mean_squared_error"), ("leaky_relu", "sum_of_squares"), ("sigmoid", "mean_squared_error"),
+         ("elu", "sum_of_squares"), ("selu", "mean_squared_error"), ("gelu", "sum_of_squares"), ("silu", "mean_squared_error"),
+         ("softplus", "sum_of_squares")]
+HIDDEN = ["relu", "leaky_relu", "tanh", "sigmoid", "identity"] + MODERN
 
 
 def finite(dtype, shape, bound):

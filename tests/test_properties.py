@@ -7,9 +7,10 @@ from hypothesis import strategies as st
 import fnn
 from conftest import arrays_of, assert_same
 
-HIDDEN = ["relu", "leaky_relu", "tanh", "sigmoid", "identity"]
+HIDDEN = ["relu", "leaky_relu", "tanh", "sigmoid", "identity", "elu", "selu", "gelu", "silu", "softplus"]
 OUTPUTS = [("sigmoid", "binary_cross_entropy"), ("softmax", "categorical_cross_entropy"),
-           ("identity", "mean_squared_error"), ("tanh", "sum_of_squares")]
+           ("identity", "mean_squared_error"), ("tanh", "sum_of_squares"), ("softplus", "mean_squared_error"),
+           ("selu", "sum_of_squares"), ("gelu", "mean_squared_error")]
 OPTIMIZERS = [lambda: fnn.sgd(0.05), lambda: fnn.momentum(0.05), lambda: fnn.rmsprop(0.01), lambda: fnn.adam(0.01)]
 
 

@@ -1,3 +1,5 @@
+import re
+
 import attrs
 import numpy as np
 import pytest
@@ -92,6 +94,19 @@ def test_network_builder_defaults_the_loss_from_the_output():
 def test_bad_networks_name_the_argument(build, error, message):
     with pytest.raises(error, match=message):
         build()
+
+
+@pytest.mark.parametrize("g", ["elu", "selu", "gelu", "silu", "softplus"])
+def test_the_modern_activations_go_wherever_relu_goes(g):
+    """Hidden or output, with the squared errors (the default for them); not with the cross-entropies."""
+    net = fnn.network([2, 3, 1], hidden=g, output=g)
+    assert [d.activation for d in net.layers] == [g, g] and net.loss == "mean_squared_error"
+    assert fnn.network([2, 3, 1], hidden=g, output=g, loss="sum_of_squares").loss == "sum_of_squares"
+    allowed = f"loss: expected a loss allowed for a {g} output (['mean_squared_error', 'sum_of_squares']), got 'binary_cross_entropy'"
+    with pytest.raises(ValueError, match=re.escape(allowed)):
+        fnn.network([2, 1], output=g, loss="binary_cross_entropy")
+    with pytest.raises(ValueError, match="categorical_cross_entropy"):
+        fnn.network([2, 2], output=g, loss="categorical_cross_entropy")
 
 
 def test_sigmoid_allows_every_loss_but_categorical():

@@ -119,7 +119,13 @@ OUTPUTS = [
     ("leaky_relu", "mean_squared_error"),
 ]
 HIDDEN = sorted(set(ACTIVATIONS) - {"softmax"})
-GRID = list(itertools.product(HIDDEN, OUTPUTS, [0.0, 0.7], [True, False]))
+MODERN = ["elu", "selu", "gelu", "silu", "softplus"]
+# every hidden activation under each output above; and each modern one as the output too, with every loss it
+# allows (the squared errors), in a network of that activation throughout
+GRID = list(itertools.product(HIDDEN, OUTPUTS, [0.0, 0.7], [True, False])) + [
+    (g, (g, loss), l2, bias)
+    for g, loss, l2, bias in itertools.product(MODERN, ["mean_squared_error", "sum_of_squares"], [0.0, 0.7], [True, False])
+]
 
 
 def grid_case(hidden, output, loss, l2, use_bias, seed=0, m=6):
@@ -149,6 +155,14 @@ def test_gradient_check_every_activation_loss_l2_bias(hidden, out_loss, l2, use_
     net, params, Xg, Yg = grid_case(hidden, *out_loss, l2, use_bias, m=m)
     assert fnn.engine.plan.plan(net).order(m) == ("F" if m == 24 else "C")
     assert fnn.gradient_check(net, params, Xg, Yg) < 1e-7
+
+
+def test_the_grid_covers_every_activation_with_every_loss_it_allows():
+    pairs = {(output, loss) for _, (output, loss), _, _ in GRID}
+    for name, loss in fnn.LOSSES.items():
+        for output in set(MODERN) & loss.allowed:
+            assert (output, name) in pairs
+    assert set(HIDDEN) >= set(MODERN) and {h for h, *_ in GRID} == set(HIDDEN)
 
 
 def test_gradient_check_detects_a_wrong_gradient(monkeypatch):
