@@ -187,8 +187,8 @@ def all_finite(a: np.ndarray, unit: np.ndarray | None = None) -> bool:
 
 def quiet() -> np.errstate:
     """The floating-point state a step runs in: a non-finite result raises DivergenceError instead
-    of NumPy's overflow and invalid warnings."""
-    return np.errstate(over="ignore", invalid="ignore")
+    of NumPy's overflow and invalid warnings, and underflow (to a subnormal or 0) is no error."""
+    return np.errstate(over="ignore", invalid="ignore", under="ignore")
 
 
 def step_stages(net: Network, optimizer: Optimizer) -> tuple[Plan, Workspaces, tuple]:
