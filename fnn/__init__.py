@@ -4,7 +4,7 @@ Samples are rows: ``X`` (m, n_in), targets ``Y`` (m, n_out); a layer is ``Z = A_
 ``A = g(Z)``. ``forward``, ``cost``, ``backward``, ``update`` are pure; training is
 ``fold(train_step(net, opt), batches(X, Y, ...), init_state(params, opt))``.
 """
-from fnn import data, plot, schedules
+from fnn import backup, data, plot, schedules
 from fnn.activations import ACTIVATIONS
 from fnn.checkpoint import CheckpointError, load, save
 from fnn.gradcheck import gradient_check
@@ -40,5 +40,5 @@ __all__ = [
     "train_step", "init_state", "fold", "scan", "batches", "fit", "DivergenceError", "History", "Patience",
     "targets", "predict", "accuracy", "gradient_check", "sweep", "SweepError",
     "save", "load", "CheckpointError",
-    "data", "plot",
+    "backup", "data", "plot",
 ]
