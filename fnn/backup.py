@@ -64,12 +64,13 @@ class Fingerprint:
         if not isinstance(stored, dict) or set(stored) != set(mine):
             return f"fingerprint: expected the fields {sorted(mine)}, got {stored!r}"
         for name, value in mine.items():
-            if stored[name] != value:
-                if name == "hyperparams" and isinstance(stored[name], dict):
-                    for k in sorted(set(value) | set(stored[name])):
-                        if stored[name].get(k, "missing") != value.get(k, "missing"):
-                            return f"optimizer hyperparameter {k!r}: the backup's run had {stored[name].get(k, 'none')!r}, this run has {value.get(k, 'none')!r}"
-                return f"{name}: the backup's run had {stored[name]!r}, this run has {value!r}"
+            theirs = stored[name]
+            if theirs == value:
+                continue
+            if name == "hyperparams" and isinstance(theirs, dict):
+                k = next(k for k in sorted(set(value) | set(theirs)) if theirs.get(k, "none") != value.get(k, "none"))
+                name, theirs, value = f"optimizer hyperparameter {k!r}", theirs.get(k, "none"), value.get(k, "none")
+            return f"{name}: the backup's run had {theirs!r}, this run has {value!r}"
         return None
 
 

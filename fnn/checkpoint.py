@@ -114,7 +114,12 @@ def _opt_state_layout(state: TrainState, optimizer: Optimizer) -> tuple[dict, di
     state must be an attrs record of ints and arrays like ``optimizer.init``'s (any optimizer's)."""
     opt_state = state.opt_state
     made = optimizer.init(state.params)
-    if type(opt_state) is not type(made) or not attrs.has(type(opt_state)):
+    if not attrs.has(type(made)):
+        raise TypeError(
+            f"state.opt_state: expected an attrs record of ints and arrays (as fnn's optimizers make), "
+            f"got {type(made).__name__} from {optimizer.name}'s init; it cannot be stored"
+        )
+    if type(opt_state) is not type(made):
         raise TypeError(
             f"state.opt_state: expected a {type(made).__name__} like {optimizer.name}'s init, "
             f"got {type(opt_state).__name__}"

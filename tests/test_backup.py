@@ -152,6 +152,9 @@ def test_damaged_or_missing_backups(tmp_path):
         read_backup(tmp_path / "b", NET, opt, fp)
 
 
+TUPLE_STATE = fnn.Optimizer(lambda params: (0,), lambda params, grads, state: (params, state), "tuples")
+
+
 @pytest.mark.parametrize("call, error, words", [
     (lambda p: write_backup(p, NET, trained(fnn.sgd(0.1)), {"seed": 0}), TypeError, "fingerprint: expected a Fingerprint"),
     (lambda p: write_backup(p, NET, attrs.evolve(trained(fnn.sgd(0.1)), optimizer=None), fingerprint(NET, X, y, fnn.sgd(0.1))),
@@ -159,6 +162,8 @@ def test_damaged_or_missing_backups(tmp_path):
     (lambda p: write_backup(p, fnn.network([3, 4, 1]), trained(fnn.sgd(0.1)), fingerprint(NET, X, y, fnn.sgd(0.1))), ValueError, "state.params"),
     (lambda p: read_backup(p, NET, "adam", fingerprint(NET, X, y, fnn.sgd(0.1))), TypeError, "optimizer: expected an Optimizer"),
     (lambda p: fingerprint(NET, X, y, "adam"), TypeError, "optimizer: expected an Optimizer"),
+    (lambda p: write_backup(p, NET, fnn.init_state(fnn.init_params(NET), TUPLE_STATE), fingerprint(NET, X, y, TUPLE_STATE)),
+     TypeError, "state.opt_state: expected an attrs record of ints and arrays .*, got tuple from tuples's init"),
 ])
 def test_bad_arguments(tmp_path, call, error, words):
     with pytest.raises(error, match=words):
