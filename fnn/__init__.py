@@ -4,7 +4,7 @@ Samples are rows: ``X`` (m, n_in), targets ``Y`` (m, n_out); a layer is ``Z = A_
 ``A = g(Z)``. ``forward``, ``cost``, ``backward``, ``update`` are pure; training is
 ``fold(train_step(net, opt), batches(X, Y, ...), init_state(params, opt))``.
 """
-from fnn import data, plot, schedules
+from fnn import backup, data, plot, schedules
 from fnn.activations import ACTIVATIONS
 from fnn.checkpoint import CheckpointError, load, save
 from fnn.gradcheck import gradient_check
@@ -28,7 +28,7 @@ from fnn.records import (
     network,
 )
 from fnn.stages import backward, cost, forward, update
-from fnn.sweep import sweep
+from fnn.sweep import SweepError, sweep
 from fnn.training import DivergenceError, batches, fit, fold, init_state, scan, train_step
 
 __all__ = [
@@ -38,7 +38,7 @@ __all__ = [
     "init_params", "forward", "cost", "backward", "update",
     "sgd", "momentum", "rmsprop", "adam", "schedules",
     "train_step", "init_state", "fold", "scan", "batches", "fit", "DivergenceError", "History", "Patience",
-    "targets", "predict", "accuracy", "gradient_check", "sweep",
+    "targets", "predict", "accuracy", "gradient_check", "sweep", "SweepError",
     "save", "load", "CheckpointError",
-    "data", "plot",
+    "backup", "data", "plot",
 ]

@@ -20,8 +20,9 @@ import contextlib
 import json
 import numbers
 import os
+import re
 import secrets
-from typing import Any
+from typing import Any, Callable
 
 import attrs
 import numpy as np
@@ -39,24 +40,30 @@ HEADER_KEYS = ("format", "format_version", "dtype", "step", "network", "optimize
 
 
 class CheckpointError(ValueError):
-    """A file that is not a whole, valid checkpoint this version of fnn can read.
+    """A file that is not a whole, valid checkpoint this version of fnn can read, or (a backup)
+    one that belongs to another run.
 
-    ``path`` is the file; ``reason`` says what is wrong with it.
+    ``path`` is the file; ``reason`` says what is wrong with it; ``problem`` heads the message.
     """
 
-    def __init__(self, path: str, reason: str):
-        self.path, self.reason = path, reason
-        super().__init__(f"{path}: not a valid fnn checkpoint: {reason}")
+    def __init__(self, path: str, reason: str, problem: str = "not a valid fnn checkpoint"):
+        self.path, self.reason, self.problem = path, reason, problem
+        super().__init__(f"{path}: {problem}: {reason}")
 
     def __reduce__(self):
-        return type(self), (self.path, self.reason)
+        return type(self), (self.path, self.reason, self.problem)
 
 
-class _Invalid(Exception):
-    """What is wrong with the file being read (``load`` adds the path)."""
+class Invalid(Exception):
+    """What is wrong with the file being read (``read_archive`` adds the path); ``problem``, when
+    given, heads the ``CheckpointError``'s message."""
+
+    def __init__(self, reason: str, problem: str | None = None):
+        super().__init__(reason)
+        self.problem = problem
 
 
-def _path(path: Any) -> str:
+def file_path(path: Any) -> str:
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError(f"path: expected a str or os.PathLike, got {type(path).__name__} {path!r}")
     return os.fsdecode(os.fspath(path))
@@ -102,13 +109,19 @@ def _optimizer_json(optimizer: Any) -> dict:
     }
 
 
-def _opt_state_layout(state: TrainState) -> tuple[dict, dict[str, np.ndarray]]:
-    """``{"type", "ints", "arrays"}`` for the header, and the state's arrays by field name."""
+def _opt_state_layout(state: TrainState, optimizer: Optimizer) -> tuple[dict, dict[str, np.ndarray]]:
+    """``{"type", "ints", "arrays"}`` for the header, and the state's arrays by field name; the
+    state must be an attrs record of ints and arrays like ``optimizer.init``'s (any optimizer's)."""
     opt_state = state.opt_state
-    made = state.optimizer.init(state.params)
-    if type(opt_state) is not type(made) or not attrs.has(type(opt_state)):
+    made = optimizer.init(state.params)
+    if not attrs.has(type(made)):
         raise TypeError(
-            f"state.opt_state: expected a {type(made).__name__} like {state.optimizer.name}'s init, "
+            f"state.opt_state: expected an attrs record of ints and arrays (as fnn's optimizers make), "
+            f"got {type(made).__name__} from {optimizer.name}'s init; it cannot be stored"
+        )
+    if type(opt_state) is not type(made):
+        raise TypeError(
+            f"state.opt_state: expected a {type(made).__name__} like {optimizer.name}'s init, "
             f"got {type(opt_state).__name__}"
         )
     ints, arrays = {}, {}
@@ -123,8 +136,17 @@ def _opt_state_layout(state: TrainState) -> tuple[dict, dict[str, np.ndarray]]:
     return {"type": type(opt_state).__name__, "ints": ints, "arrays": list(arrays)}, arrays
 
 
-def _encode(net: Network, state: TrainState) -> dict[str, np.ndarray]:
-    """Every array of the archive, the JSON header included, after checking ``net`` and ``state``."""
+def network_json(net: Network) -> dict:
+    """``net`` as the header stores it."""
+    return {"layers": [attrs.asdict(d) for d in net.layers], "loss": net.loss, "l2": float(net.l2)}
+
+
+def encode_state(net: Network, state: TrainState, optimizer: Optimizer, header: dict,
+                 more: Callable[[], dict] = dict) -> dict[str, np.ndarray]:
+    """Every array of an archive of ``state`` (made by ``optimizer``), after checking ``net`` and
+    ``state``: the params, the optimizer state, the loss, and ``header`` (a dict of JSON values)
+    with ``more()`` (called once ``state`` is checked), ``dtype``, ``step``, ``network`` and
+    ``opt_state`` (its layout) added."""
     check_net(net)
     if not isinstance(state, TrainState):
         raise TypeError(f"state: expected a TrainState (see fnn.init_state), got {type(state).__name__}")
@@ -133,17 +155,9 @@ def _encode(net: Network, state: TrainState) -> dict[str, np.ndarray]:
     loss = checks.numeric("state.loss", state.loss)
     if loss.shape != ():
         raise ValueError(f"state.loss: expected a scalar, got shape {loss.shape}")
-    optimizer = _optimizer_json(state.optimizer)
-    layout, opt_arrays = _opt_state_layout(state)
-    header = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "dtype": dtype.name,
-        "step": step,
-        "network": {"layers": [attrs.asdict(d) for d in net.layers], "loss": net.loss, "l2": float(net.l2)},
-        "optimizer": optimizer,
-        "opt_state": layout,
-    }
+    header = {**header, **more()}
+    layout, opt_arrays = _opt_state_layout(state, optimizer)
+    header.update(dtype=dtype.name, step=step, network=network_json(net), opt_state=layout)
     arrays = {"header": np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)}
     for i, layer in enumerate(state.params.layers):
         for name, field in zip(_layer_names(i), ("W", "b")):
@@ -151,6 +165,13 @@ def _encode(net: Network, state: TrainState) -> dict[str, np.ndarray]:
     arrays.update((f"opt_state.{name}", arr) for name, arr in opt_arrays.items())
     arrays["loss"] = loss.astype(dtype)
     return arrays
+
+
+def _encode(net: Network, state: TrainState) -> dict[str, np.ndarray]:
+    """Every array of the checkpoint, the JSON header included."""
+    optimizer = getattr(state, "optimizer", None)
+    header = {"format": FORMAT, "format_version": FORMAT_VERSION}
+    return encode_state(net, state, optimizer, header, lambda: {"optimizer": _optimizer_json(optimizer)})
 
 
 def _fsync_directory(directory: str) -> None:
@@ -164,15 +185,43 @@ def _fsync_directory(directory: str) -> None:
 
 
 def _new_temporary(directory: str, base: str) -> tuple[str, int]:
-    """A new file ``.<base>.<random>.tmp`` in ``directory``, with the permissions ``open`` would give."""
+    """A new file ``.<base>.<pid>-<random>.tmp`` in ``directory`` (``pid``: this process's), with
+    the permissions ``open`` would give."""
     while True:
-        tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
+        tmp = os.path.join(directory, f".{base}.{os.getpid()}-{secrets.token_hex(6)}.tmp")
         with contextlib.suppress(FileExistsError):
             return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
 
 
-def _write_atomic(path: str, arrays: dict[str, np.ndarray]) -> None:
-    """Write ``arrays`` to a temporary file beside ``path``, fsync it, then ``os.replace`` it."""
+def _alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (one of another user's counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True
+    return True
+
+
+def stale_temporaries(path: str) -> list[str]:
+    """The temporaries of ``path`` that a save killed midway left behind: ``.<base>.<pid>-<hex>.tmp``
+    beside it whose process ``pid`` no longer runs (a save in progress elsewhere is left alone)."""
+    directory, base = os.path.split(os.path.abspath(path))
+    pattern = re.compile(re.escape(f".{base}.") + r"(\d+)-[0-9a-f]+\.tmp")
+    with contextlib.suppress(OSError):
+        names = os.listdir(directory)
+        return [os.path.join(directory, n) for n in names if (m := pattern.fullmatch(n)) and not _alive(int(m.group(1)))]
+    return []
+
+
+def write_atomic(path: str, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``arrays`` to a temporary file beside ``path``, fsync it, then ``os.replace`` it; first
+    remove the ``stale_temporaries`` of ``path`` (a SIGKILL mid-save leaves the old file whole and
+    its temporary behind; the next save clears it)."""
+    for stale in stale_temporaries(path):
+        with contextlib.suppress(OSError):
+            os.unlink(stale)
     directory, base = os.path.split(os.path.abspath(path))
     tmp, fd = _new_temporary(directory, base)
     try:
@@ -203,8 +252,8 @@ def save(path: Any, net: Network, state: TrainState) -> None:
     >>> net2 == net, state2.optimizer.hyperparams == opt.hyperparams, state2.step
     (True, True, 0)
     """
-    path = _path(path)
-    _write_atomic(path, _encode(net, state))
+    path = file_path(path)
+    write_atomic(path, _encode(net, state))
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -213,38 +262,40 @@ def save(path: Any, net: Network, state: TrainState) -> None:
 def _keys(value: Any, keys, where: str) -> dict:
     """``value`` as a dict with exactly ``keys``."""
     if not isinstance(value, dict):
-        raise _Invalid(f"{where}: expected a JSON object, got {type(value).__name__}")
+        raise Invalid(f"{where}: expected a JSON object, got {type(value).__name__}")
     if set(value) != set(keys):
         missing, extra = sorted(set(keys) - set(value)), sorted(set(value) - set(keys))
-        raise _Invalid(f"{where}: expected the keys {sorted(keys)}, got {sorted(value)} (missing {missing}, unexpected {extra})")
+        raise Invalid(f"{where}: expected the keys {sorted(keys)}, got {sorted(value)} (missing {missing}, unexpected {extra})")
     return value
 
 
 def _typed(value: Any, kind: type, where: str) -> Any:
     """``value`` if it is a ``kind`` (a JSON true/false is not an int)."""
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise _Invalid(f"{where}: expected {kind.__name__}, got {type(value).__name__} {value!r}")
+        raise Invalid(f"{where}: expected {kind.__name__}, got {type(value).__name__} {value!r}")
     return value
 
 
-def _header(npz: Any) -> dict:
+def read_header(npz: Any, fmt: str = FORMAT, keys: tuple = HEADER_KEYS, version_max: int = FORMAT_VERSION) -> dict:
+    """The JSON header of an archive of format ``fmt`` with exactly ``keys``, checked as far as
+    ``encode_state`` wrote it (``format``, ``format_version``, ``dtype``, ``step``)."""
     raw = npz["header"]
     if raw.dtype != np.uint8 or raw.ndim != 1:
-        raise _Invalid(f"header: expected a 1-D uint8 array of UTF-8 JSON, got {raw.dtype} {raw.shape}")
+        raise Invalid(f"header: expected a 1-D uint8 array of UTF-8 JSON, got {raw.dtype} {raw.shape}")
     header = json.loads(raw.tobytes().decode("utf-8"))
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
+    if not isinstance(header, dict) or header.get("format") != fmt:
         got = header.get("format") if isinstance(header, dict) else type(header).__name__
-        raise _Invalid(f"header.format: expected {FORMAT!r}, got {got!r}")
+        raise Invalid(f"header.format: expected {fmt!r}, got {got!r}")
     version = _typed(header.get("format_version"), int, "header.format_version")
-    if version > FORMAT_VERSION:
-        raise _Invalid(f"format_version {version} was written by a newer fnn (this one reads up to {FORMAT_VERSION}); upgrade fnn")
+    if version > version_max:
+        raise Invalid(f"format_version {version} was written by a newer fnn (this one reads up to {version_max}); upgrade fnn")
     if version < 1:
-        raise _Invalid(f"header.format_version: expected 1..{FORMAT_VERSION}, got {version}")
-    _keys(header, HEADER_KEYS, "header")
+        raise Invalid(f"header.format_version: expected 1..{version_max}, got {version}")
+    _keys(header, keys, "header")
     if header["dtype"] not in ("float32", "float64"):
-        raise _Invalid(f"header.dtype: expected 'float32' or 'float64', got {header['dtype']!r}")
+        raise Invalid(f"header.dtype: expected 'float32' or 'float64', got {header['dtype']!r}")
     if _typed(header["step"], int, "header.step") < 0:
-        raise _Invalid(f"header.step: expected an int >= 0, got {header['step']}")
+        raise Invalid(f"header.step: expected an int >= 0, got {header['step']}")
     return header
 
 
@@ -262,14 +313,14 @@ def _hyperparam_value(value: Any, where: str) -> Any:
         return value
     name = value.get("schedule")
     if name not in SCHEDULES:
-        raise _Invalid(f"{where}.schedule: expected one of {sorted(SCHEDULES)}, got {name!r}")
+        raise Invalid(f"{where}.schedule: expected one of {sorted(SCHEDULES)}, got {name!r}")
     return SCHEDULES[name](**{k: v for k, v in value.items() if k != "schedule"})
 
 
 def _optimizer(spec: Any) -> Optimizer:
     spec = _keys(spec, ("name", "hyperparams"), "header.optimizer")
     if spec["name"] not in OPTIMIZERS:
-        raise _Invalid(f"header.optimizer.name: expected one of {sorted(OPTIMIZERS)}, got {spec['name']!r}")
+        raise Invalid(f"header.optimizer.name: expected one of {sorted(OPTIMIZERS)}, got {spec['name']!r}")
     hyper = _typed(spec["hyperparams"], dict, "header.optimizer.hyperparams")
     return OPTIMIZERS[spec["name"]](**{k: _hyperparam_value(v, f"header.optimizer.hyperparams.{k}") for k, v in hyper.items()})
 
@@ -277,9 +328,9 @@ def _optimizer(spec: Any) -> Optimizer:
 def _array(npz: Any, name: str, shape: tuple, dtype: np.dtype, finite: bool = True) -> np.ndarray:
     arr = npz[name]
     if arr.shape != tuple(shape) or arr.dtype != dtype:
-        raise _Invalid(f"array {name!r}: expected {dtype} {tuple(shape)}, got {arr.dtype} {arr.shape}")
+        raise Invalid(f"array {name!r}: expected {dtype} {tuple(shape)}, got {arr.dtype} {arr.shape}")
     if finite and not np.isfinite(arr).all():
-        raise _Invalid(f"array {name!r}: expected finite values, got {arr[~np.isfinite(arr)][0]!r}")
+        raise Invalid(f"array {name!r}: expected finite values, got {arr[~np.isfinite(arr)][0]!r}")
     return arr
 
 
@@ -289,7 +340,7 @@ def _layout(spec: Any) -> tuple[str, dict, list]:
     ints = _typed(spec["ints"], dict, "header.opt_state.ints")
     for name, value in ints.items():
         if _typed(value, int, f"header.opt_state.ints.{name}") < 0:
-            raise _Invalid(f"header.opt_state.ints.{name}: expected an int >= 0, got {value}")
+            raise Invalid(f"header.opt_state.ints.{name}: expected an int >= 0, got {value}")
     arrays = _typed(spec["arrays"], list, "header.opt_state.arrays")
     for i, name in enumerate(arrays):
         _typed(name, str, f"header.opt_state.arrays[{i}]")
@@ -302,7 +353,7 @@ def _opt_state(npz: Any, template: Any, layout: tuple[str, dict, list]) -> Any:
     cls = type(template)
     fields = [f for f in attrs.fields(cls) if f.init]
     if kind != cls.__name__ or sorted([*ints, *arrays]) != sorted(f.name for f in fields):
-        raise _Invalid(
+        raise Invalid(
             f"header.opt_state: expected a {cls.__name__} with the fields {[f.name for f in fields]}, "
             f"got a {kind} with {[*ints, *arrays]}"
         )
@@ -313,28 +364,47 @@ def _opt_state(npz: Any, template: Any, layout: tuple[str, dict, list]) -> Any:
     return cls(**{f.alias: values[f.name] for f in fields})
 
 
-def _read(f: Any) -> tuple[Network, TrainState]:
-    if f.read(4) not in ZIP_SIGNATURES:
-        raise _Invalid("expected an .npz (zip) archive, got a file without a zip signature")
-    f.seek(0)
-    with np.load(f, allow_pickle=False) as npz:
-        if "header" not in npz.files:
-            raise _Invalid(f"expected an fnn header array, got an .npz with the arrays {sorted(npz.files)}")
-        header = _header(npz)
-        dtype = np.dtype(header["dtype"])
-        net = _network(header["network"])
-        optimizer = _optimizer(header["optimizer"])
-        layout = _layout(header["opt_state"])
-        names = [name for i in range(len(net.layers)) for name in _layer_names(i)]
-        expected = {"header", "loss", *names, *(f"opt_state.{name}" for name in layout[2])}
-        if set(npz.files) != expected:
-            raise _Invalid(f"expected the arrays {sorted(expected)}, got {sorted(npz.files)}")
-        shapes = [shape for pair in net.shapes for shape in pair]
-        values = [_array(npz, name, shape, dtype) for name, shape in zip(names, shapes)]
-        params = Params(tuple(LayerParams(W, b) for W, b in zip(values[::2], values[1::2])))
-        opt_state = _opt_state(npz, optimizer.init(params), layout)
-        loss = _array(npz, "loss", (), dtype, finite=False)[()]  # nan for a fresh state
-    return net, TrainState(params, opt_state, header["step"], loss, optimizer=optimizer)
+def decode_state(npz: Any, header: dict, net: Network, optimizer: Optimizer) -> TrainState:
+    """The ``TrainState`` that ``encode_state`` wrote for ``net``, its optimizer state shaped like
+    ``optimizer.init``'s, checked array by array."""
+    dtype = np.dtype(header["dtype"])
+    layout = _layout(header["opt_state"])
+    names = [name for i in range(len(net.layers)) for name in _layer_names(i)]
+    expected = {"header", "loss", *names, *(f"opt_state.{name}" for name in layout[2])}
+    if set(npz.files) != expected:
+        raise Invalid(f"expected the arrays {sorted(expected)}, got {sorted(npz.files)}")
+    shapes = [shape for pair in net.shapes for shape in pair]
+    values = [_array(npz, name, shape, dtype) for name, shape in zip(names, shapes)]
+    params = Params(tuple(LayerParams(W, b) for W, b in zip(values[::2], values[1::2])))
+    opt_state = _opt_state(npz, optimizer.init(params), layout)
+    loss = _array(npz, "loss", (), dtype, finite=False)[()]  # nan for a fresh state
+    return TrainState(params, opt_state, header["step"], loss, optimizer=optimizer)
+
+
+def read_archive(path: Any, read: Callable[[Any], Any]) -> Any:
+    """``read(npz)`` on the ``.npz`` at ``path`` (opened with ``allow_pickle=False``, its ``header``
+    array there): ``FileNotFoundError`` for a missing file, ``CheckpointError`` naming the path
+    for anything wrong with it (what ``read`` raises as ``Invalid``, or any failure to parse)."""
+    path = file_path(path)
+    with open(path, "rb") as f:
+        try:
+            if f.read(4) not in ZIP_SIGNATURES:
+                raise Invalid("expected an .npz (zip) archive, got a file without a zip signature")
+            f.seek(0)
+            with np.load(f, allow_pickle=False) as npz:
+                if "header" not in npz.files:
+                    raise Invalid(f"expected an fnn header array, got an .npz with the arrays {sorted(npz.files)}")
+                return read(npz)
+        except Invalid as err:
+            raise CheckpointError(path, str(err), *([err.problem] if err.problem else [])) from None
+        except Exception as err:  # any failure to parse the bytes is damage, whatever raised it
+            raise CheckpointError(path, f"damaged or unreadable ({type(err).__name__}: {err})") from err
+
+
+def _read(npz: Any) -> tuple[Network, TrainState]:
+    header = read_header(npz)
+    net = _network(header["network"])
+    return net, decode_state(npz, header, net, _optimizer(header["optimizer"]))
 
 
 def load(path: Any) -> tuple[Network, TrainState]:
@@ -347,11 +417,4 @@ def load(path: Any) -> tuple[Network, TrainState]:
     Traceback (most recent call last):
     fnn.checkpoint.CheckpointError: ...: not a valid fnn checkpoint: expected an .npz (zip) archive, ...
     """
-    path = _path(path)
-    with open(path, "rb") as f:
-        try:
-            return _read(f)
-        except _Invalid as err:
-            raise CheckpointError(path, str(err)) from None
-        except Exception as err:  # any failure to parse the bytes is damage, whatever raised it
-            raise CheckpointError(path, f"damaged or unreadable ({type(err).__name__}: {err})") from err
+    return read_archive(path, _read)

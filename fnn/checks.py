@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
@@ -69,43 +69,89 @@ def dtype(name: str, value: Any) -> np.dtype:
     return dt
 
 
-def numeric(name: str, value: Any) -> np.ndarray:
-    """``np.asarray(value)`` if it is real numeric (ints or floats; no bool, str, object, complex)."""
+def out_of_core(value: Any) -> bool:
+    """Whether ``value`` is data that may not fit in memory, to be read a block of rows at a time:
+    a ``numpy.memmap``, or an array-like that is not an ndarray but has ``shape``, ``dtype`` and
+    NumPy indexing (``a[lo:hi]``, ``a[rows]``; an h5py or zarr dataset)."""
+    if isinstance(value, np.memmap):
+        return True
+    if isinstance(value, np.ndarray) or not all(hasattr(value, a) for a in ("shape", "dtype", "__getitem__")):
+        return False
     try:
-        arr = np.asarray(value)
-    except ValueError as err:
-        raise ValueError(f"{name}: expected a rectangular real numeric array, got a ragged sequence ({err})") from None
-    if arr.dtype.kind not in "iuf":
-        hint = "; convert with .astype(float)" if arr.dtype.kind == "b" else ""
+        return isinstance(np.dtype(value.dtype), np.dtype) and all(isinstance(n, numbers.Integral) for n in value.shape)
+    except TypeError:
+        return False
+
+
+def numeric(name: str, value: Any, bools: bool = False, lazy: bool = False) -> Any:
+    """``np.asarray(value)`` if it is real numeric (ints or floats; no str, object, complex; bool only
+    when ``bools``, then as 0/1 int8). ``lazy``: data ``out_of_core`` is returned as it is, unread."""
+    if lazy and out_of_core(value):
+        arr = value
+    else:
+        try:
+            arr = np.asarray(value)
+        except ValueError as err:
+            raise ValueError(f"{name}: expected a rectangular real numeric array, got a ragged sequence ({err})") from None
+    kind = np.dtype(arr.dtype).kind
+    if bools and kind == "b" and isinstance(arr, np.ndarray):
+        return arr.astype(np.int8)
+    if kind not in "iuf":
+        hint = "; convert with .astype(float)" if kind == "b" else ""
         raise TypeError(f"{name}: expected a real numeric array (int or float), got dtype {arr.dtype}{hint}")
     return arr
 
 
-def finite(name: str, arr: np.ndarray) -> np.ndarray:
-    """``arr`` if every entry is finite; one sum decides in the common case (a sum of finite
-    numbers is finite unless it overflows, which the exact check then sorts out)."""
-    if arr.dtype.kind == "f" and not math.isfinite(np.sum(arr)) and not np.isfinite(arr).all():
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(
-            f"{name}: expected finite values, got {arr[tuple(bad)].item()!r} at index {tuple(int(i) for i in bad)}"
-        )
+BLOCK = 1 << 16
+"""Elements per block scanned by ``finite`` (512 KiB of float64): its only temporaries are of this size."""
+
+
+def blocks(arr: Any) -> Iterator[tuple[int, np.ndarray]]:
+    """``(lo, arr[lo:hi])`` for consecutive blocks of rows of about ``BLOCK`` elements, each an ndarray
+    (a view of an ndarray or memmap, a read of an array-like)."""
+    if len(arr.shape) == 0:
+        yield 0, np.asarray(arr)
+        return
+    step = max(1, BLOCK // max(1, math.prod(arr.shape[1:])))
+    for lo in range(0, arr.shape[0], step):
+        yield lo, np.asarray(arr[lo : lo + step])
+
+
+def finite(name: str, arr: Any) -> Any:
+    """``arr`` if every entry is finite, scanned a block of rows at a time (see ``blocks``): one sum
+    decides a block in the common case (a sum of finite numbers is finite unless it overflows, which
+    the exact check of that block then sorts out), with no floating-point warning or error whatever
+    ``numpy.errstate`` says."""
+    if np.dtype(arr.dtype).kind != "f":
+        return arr
+    for lo, block in blocks(arr):
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = np.add.reduce(block, axis=None)
+        if not math.isfinite(total) and not np.isfinite(block).all():
+            bad = np.argwhere(~np.isfinite(block))[0]
+            index = (lo + int(bad[0]),) + tuple(int(i) for i in bad[1:]) if block.ndim else ()
+            raise ValueError(f"{name}: expected finite values, got {block[tuple(bad)].item()!r} at index {index}")
     return arr
 
 
-def matrix(name: str, value: Any, n_cols: int | None = None, what: str = "", dtype: Any = None) -> np.ndarray:
-    """A finite 2-D real array ``(m, n_cols)`` with ``m >= 1``, cast to ``dtype`` when given."""
-    arr = numeric(name, value)
+def matrix(name: str, value: Any, n_cols: int | None = None, what: str = "", dtype: Any = None, lazy: bool = False) -> Any:
+    """A finite 2-D real array ``(m, n_cols)`` with ``m >= 1``, cast to ``dtype`` when given.
+
+    ``lazy``: data ``out_of_core`` (a memmap, an h5py dataset) is scanned in blocks and returned
+    as it is, neither read whole nor cast: its reader casts what it reads."""
+    arr = numeric(name, value, lazy=lazy)
+    shape = tuple(arr.shape)
     expected = f"(m, {n_cols})" if n_cols is not None else "(m, n)"
-    if arr.ndim != 2:
-        hint = "; use X.reshape(-1, 1) for a single feature" if arr.ndim == 1 and n_cols == 1 else ""
-        raise ValueError(f"{name}: expected a 2-D array of shape {expected}{what}, got shape {arr.shape}{hint}")
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name}: expected a non-empty array of shape {expected}{what}, got shape {arr.shape}")
-    if n_cols is not None and arr.shape[1] != n_cols:
-        hint = "; X looks transposed (samples must be rows)" if arr.shape[0] == n_cols else ""
-        raise ValueError(f"{name}: expected shape {expected}{what}, got {arr.shape}{hint}")
+    if len(shape) != 2:
+        hint = "; use X.reshape(-1, 1) for a single feature" if len(shape) == 1 and n_cols == 1 else ""
+        raise ValueError(f"{name}: expected a 2-D array of shape {expected}{what}, got shape {shape}{hint}")
+    if shape[0] == 0 or shape[1] == 0:
+        raise ValueError(f"{name}: expected a non-empty array of shape {expected}{what}, got shape {shape}")
+    if n_cols is not None and shape[1] != n_cols:
+        hint = "; X looks transposed (samples must be rows)" if shape[0] == n_cols else ""
+        raise ValueError(f"{name}: expected shape {expected}{what}, got {shape}{hint}")
     finite(name, arr)
-    if dtype is not None and arr.dtype != dtype:
+    if dtype is not None and arr.dtype != dtype and not (lazy and out_of_core(arr)):
         arr = arr.astype(dtype)
     return arr
 

@@ -29,7 +29,8 @@ def targets(net: Network, y: Any) -> np.ndarray:
 
     softmax: labels ``(m,)`` in ``[0, n_out)`` become one-hot rows; one sigmoid unit: labels
     ``(m,)`` in {0, 1} become a column; one unit of any other activation: ``(m,)`` becomes ``(m, 1)``;
-    a 2-D ``(m, n_out)`` matrix passes through, checked. Anything else raises ``ValueError``.
+    a 2-D ``(m, n_out)`` matrix passes through, checked. Boolean labels count as 0/1, as in
+    scikit-learn. Anything else raises ``ValueError``.
 
     >>> from fnn.records import network
     >>> targets(network([2, 3], output="softmax"), [0, 2]).tolist()
@@ -37,7 +38,7 @@ def targets(net: Network, y: Any) -> np.ndarray:
     """
     if not isinstance(net, Network):
         raise TypeError(f"net: expected a Network, got {type(net).__name__}")
-    y = checks.numeric("y", y)
+    y = checks.numeric("y", y, bools=True)
     out = net.layers[-1]
     n_out, act = out.n_out, out.activation
     if y.ndim == 2:

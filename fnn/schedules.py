@@ -1,5 +1,7 @@
 """Learning-rate schedules: frozen callables ``k -> lr`` of the update count ``k`` (0 at the first update).
 
+Every rate is a finite number ``>= 0``.
+
 They are records (name and numbers), so a checkpoint can store and rebuild them.
 
 >>> step_decay(0.1, 0.5, 10)(25)
@@ -11,10 +13,6 @@ from __future__ import annotations
 import attrs
 
 from fnn import checks
-
-
-def _positive(name):
-    return lambda inst, attr, value: checks.real(name, value, positive=True)
 
 
 def _nonneg(name):
@@ -29,7 +27,7 @@ def _every(inst, attr, value):
 class constant:
     """``lr``."""
 
-    lr: float = attrs.field(validator=_positive("lr"))
+    lr: float = attrs.field(validator=_nonneg("lr"))
 
     def __call__(self, k: int) -> float:
         return float(self.lr)
@@ -39,7 +37,7 @@ class constant:
 class step_decay:
     """``lr0 * factor ** floor(k / every)``."""
 
-    lr0: float = attrs.field(validator=_positive("lr0"))
+    lr0: float = attrs.field(validator=_nonneg("lr0"))
     factor: float = attrs.field(validator=_nonneg("factor"))
     every: int = attrs.field(validator=_every)
 
@@ -51,7 +49,7 @@ class step_decay:
 class exponential_decay:
     """``lr0 * rate ** (k / every)``."""
 
-    lr0: float = attrs.field(validator=_positive("lr0"))
+    lr0: float = attrs.field(validator=_nonneg("lr0"))
     rate: float = attrs.field(validator=_nonneg("rate"))
     every: int = attrs.field(validator=_every)
 
@@ -63,7 +61,7 @@ class exponential_decay:
 class inverse_time_decay:
     """``lr0 / (1 + rate * floor(k / every))``."""
 
-    lr0: float = attrs.field(validator=_positive("lr0"))
+    lr0: float = attrs.field(validator=_nonneg("lr0"))
     rate: float = attrs.field(validator=_nonneg("rate"))
     every: int = attrs.field(validator=_every)
 
@@ -75,10 +73,11 @@ SCHEDULES = {cls.__name__: cls for cls in (constant, step_decay, exponential_dec
 
 
 def as_schedule(learning_rate) -> "callable":
-    """A schedule for ``learning_rate``: a float becomes ``constant``; a callable is kept."""
+    """A schedule for ``learning_rate``: a float ``>= 0`` becomes ``constant`` (0 is allowed, as in
+    PyTorch and optax: a warm-up starts there); a callable is kept."""
     if callable(learning_rate):
         return learning_rate
-    return constant(checks.real("learning_rate", learning_rate, positive=True))
+    return constant(checks.real("learning_rate", learning_rate, minimum=0.0))
 
 
 def rate_at(schedule, k: int) -> float:

@@ -59,8 +59,7 @@ def check_params(net: Network, params: Any, name: str = "params") -> np.dtype:
 def check_probabilities(net: Network, Y: np.ndarray, name: str = "Y") -> np.ndarray:
     """For categorical cross-entropy, ``Y``'s rows must be probabilities (>= 0, summing to 1)."""
     if net.loss == "categorical_cross_entropy" and not probability_rows(Y):
-        tol = _row_sum_tolerance(Y)
-        row = int(np.argmax((Y < 0).any(axis=1) | ~np.isclose(Y.sum(axis=1), 1.0, rtol=0, atol=tol)))
+        row = int(np.argmax((Y < 0).any(axis=1) | ~np.isclose(Y.sum(axis=1), 1.0, rtol=0, atol=_row_sum_tolerance(Y))))
         raise ValueError(
             f"{name}: expected rows of probabilities (>= 0, summing to 1) for categorical_cross_entropy, "
             f"got row {row} = {Y[row].tolist()}; use fnn.targets(net, labels) for one-hot rows"
@@ -68,13 +67,15 @@ def check_probabilities(net: Network, Y: np.ndarray, name: str = "Y") -> np.ndar
     return Y
 
 
-def _row_sum_tolerance(Y: np.ndarray) -> float:
+def _row_sum_tolerance(Y: Any) -> float:
     return (1e-5 if Y.dtype == np.float32 else 1e-9) * Y.shape[1]
 
 
-def probability_rows(Y: np.ndarray) -> bool:
-    """Whether every row of ``Y`` (m, n) is >= 0 and sums to 1 (to a tolerance of its dtype)."""
-    return not (Y < 0).any() and np.allclose(Y.sum(axis=1), 1.0, rtol=0, atol=_row_sum_tolerance(Y))
+def probability_rows(Y: Any) -> bool:
+    """Whether every row of ``Y`` (m, n) is >= 0 and sums to 1 (to a tolerance of its dtype); read a
+    block of rows at a time (``checks.blocks``), so out-of-core targets are never read whole."""
+    tol = _row_sum_tolerance(Y)
+    return all(not (B < 0).any() and np.allclose(B.sum(axis=1), 1.0, rtol=0, atol=tol) for _, B in checks.blocks(Y))
 
 
 def check_targets(net: Network, Y: Any, shape: tuple[int, int], dtype: np.dtype, name: str = "Y") -> np.ndarray:

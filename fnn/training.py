@@ -80,8 +80,8 @@ def batches(X: Any, Y: Any, batch_size: int | None = None, epochs: int = 1, seed
     >>> [len(x) for x, _ in batches(X, X, batch_size=2, epochs=2)]
     [2, 2, 1, 2, 2, 1]
     """
-    X = checks.matrix("X", X)
-    Y = checks.matrix("Y", Y)
+    X = checks.matrix("X", X, lazy=True)
+    Y = checks.matrix("Y", Y, lazy=True)
     checks.same_rows(("X", "Y"), X, Y)
     check_batching(batch_size, epochs, seed, start_epoch)
     w = None if sample_weight is None else freeze_input(checks.weights("sample_weight", sample_weight, X.shape[0], positive_sum=True))
@@ -97,33 +97,65 @@ def check_batching(batch_size: Any, epochs: Any, seed: Any, start_epoch: Any) ->
     checks.integer("seed", seed, minimum=0)
 
 
-def freeze_input(arr: np.ndarray) -> np.ndarray:
-    """``arr`` itself if nothing can write it (``fnn.engine.step.immutable``), else a read-only copy."""
-    return arr if immutable(arr) else readonly(arr.copy())
+def freeze_input(arr: Any) -> Any:
+    """The data the batches are read from: an array nothing can write (``immutable``) as it is; a
+    memmap (any mode) as a read-only view of itself, never copied (it is a file, read a batch at a
+    time: do not write to it while training reads it); another out-of-core array-like (an h5py
+    dataset) as it is; any other writable array as a read-only copy (so that writing to it later
+    changes no batch)."""
+    if isinstance(arr, np.memmap):
+        view = arr.view()
+        view.flags.writeable = False
+        return view
+    if not isinstance(arr, np.ndarray) or immutable(arr):
+        return arr
+    return readonly(arr.copy())
 
 
-def _batches(X, Y, w, probabilities: bool, batch_size, epochs, seed, start_epoch, skip: int = 0) -> Iterator[Batch]:
-    """The batches of ``batches`` from checked, immutable ``X``, ``Y`` and weights ``w`` (or None;
-    ``probabilities``: whether ``Y``'s rows are), leaving out the first ``skip`` batches of the first epoch."""
-    m, whole = X.shape[0], checked_batch(X, Y, w, probabilities)
+def _batches(X, Y, w, probabilities: bool, batch_size, epochs, seed, start_epoch, skip: int = 0, dtype=None) -> Iterator[Batch]:
+    """The batches of ``batches`` from checked, frozen ``X``, ``Y`` and weights ``w`` (or None;
+    ``probabilities``: whether ``Y``'s rows are), in ``dtype`` when given (cast as they are read),
+    leaving out the first ``skip`` batches of the first epoch."""
+    m = X.shape[0]
     for e in range(start_epoch, start_epoch + epochs):
         if batch_size is None:
             if not skip:
-                yield whole
+                yield checked_batch(_whole(X, dtype), _whole(Y, dtype), w, probabilities)
             skip = 0
             continue
         order = np.random.default_rng([seed, e]).permutation(m)
         for lo in range(skip * batch_size, m, batch_size):
             idx = order[lo : lo + batch_size]
-            yield checked_batch(readonly(_rows(X, idx)), readonly(_rows(Y, idx)), None if w is None else readonly(_rows(w, idx)),
-                                probabilities)
+            yield checked_batch(readonly(_rows(X, idx, dtype)), readonly(_rows(Y, idx, dtype)),
+                                None if w is None else readonly(_rows(w, idx)), probabilities)
         skip = 0
 
 
-def _rows(A: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """``A[idx]`` gathered into a fresh array from the pool (``idx``, a slice of a permutation, is
-    in range: ``mode="clip"`` spares ``take`` the buffered copy it makes to check indices, ~3x)."""
-    return np.take(A, idx, axis=0, out=empty((len(idx),) + A.shape[1:], A.dtype), mode="clip")
+def _whole(A: Any, dtype: np.dtype | None) -> np.ndarray:
+    """All of ``A`` as an array of ``dtype`` (``A`` itself when it is one)."""
+    dtype = A.dtype if dtype is None else dtype
+    if isinstance(A, np.ndarray) and A.dtype == dtype:
+        return A
+    return readonly(np.asarray(A[:], dtype=dtype))
+
+
+def _rows(A: Any, idx: np.ndarray, dtype: np.dtype | None = None) -> np.ndarray:
+    """``A[idx]`` gathered into a fresh array of ``dtype`` (``A``'s by default) from the pool
+    (``idx``, a slice of a permutation, is in range: ``mode="clip"`` spares ``take`` the buffered
+    copy it makes to check indices, ~3x). A memmap reads just those rows; an array-like that is
+    not an ndarray is read in increasing row order (as h5py requires), then put in ``idx``'s."""
+    dtype = A.dtype if dtype is None else np.dtype(dtype)
+    shape = (len(idx),) + tuple(A.shape[1:])
+    if isinstance(A, np.ndarray):
+        if A.dtype == dtype:
+            return np.take(A, idx, axis=0, out=empty(shape, dtype), mode="clip")
+        out = empty(shape, dtype)
+        out[...] = np.take(A, idx, axis=0, mode="clip")
+        return out
+    rank = np.argsort(idx)
+    out = empty(shape, dtype)
+    out[rank] = np.asarray(A[idx[rank]])
+    return out
 
 
 def batches_per_epoch(m: int, batch_size: int | None) -> int:
@@ -177,7 +209,7 @@ def fit(
     elif params is None:
         params = init_params(net, seed=seed, scheme=init)
     dtype = check_params(net, state.params if state is not None else params, "state.params" if state is not None else "params")
-    X = checks.matrix("X", X, net.layers[0].n_in, " (one row per sample, n_in columns for the first layer)", dtype)
+    X = checks.matrix("X", X, net.layers[0].n_in, " (one row per sample, n_in columns for the first layer)", dtype, lazy=True)
     Y = targets(net, y)
     Y = check_targets(net, Y, Y.shape, dtype, "y")
     checks.same_rows(("X", "y"), X, Y)
@@ -192,7 +224,7 @@ def fit(
         if early_stopping is not None and validation is None:
             raise ValueError("validation: expected (X_val, y_val) when early_stopping is given, got None")
         step.check_state(state)
-        return fit_by_epoch(optimizer, step.fold, lambda e: _batches(X, Y, w, True, batch_size, 1, seed, e, skip if e == first else 0),
+        return fit_by_epoch(optimizer, step.fold, lambda e: _batches(X, Y, w, True, batch_size, 1, seed, e, skip if e == first else 0, dtype),
                             first, epochs, state, evaluator(net, validation, dtype), early_stopping, checks.flag("progress", progress))
-    final, losses = step.fold(_batches(X, Y, w, True, batch_size, epochs, seed, first, skip), state)
+    final, losses = step.fold(_batches(X, Y, w, True, batch_size, epochs, seed, first, skip, dtype), state)
     return FitResult(final, np.asarray(losses, dtype=np.float64))

@@ -260,7 +260,8 @@ def kill_during_saves(directory, sizes, kills, seed=0):
     """SIGKILL, ``kills`` times at random moments, a process that saves one of two states in a loop.
 
     After every kill the file must load and hold one of the two states, whole; the only other
-    files allowed are the dead process's temporaries. Returns how many of those were left.
+    files allowed are the dead process's temporaries, which the next save removes. Returns how
+    many of those were left.
     """
     path = directory / "run.npz"
     net = fnn.network(list(sizes))
@@ -283,6 +284,8 @@ def kill_during_saves(directory, sizes, kills, seed=0):
     assert loaded >= kills // 2
     leftovers = [p for p in os.listdir(directory) if p != "run.npz"]
     assert all(p.startswith(".run.npz.") and p.endswith(".tmp") for p in leftovers)
+    fnn.save(path, net, fnn.init_state(fnn.init_params(net, seed=1), fnn.adam(1e-3)))
+    assert os.listdir(directory) == ["run.npz"]
     return len(leftovers)
 
 

@@ -127,7 +127,7 @@ def test_schedules_formulas():
 def test_bad_optimizer_arguments():
     with pytest.raises(ValueError, match="learning_rate: expected a finite real number, got nan"):
         fnn.sgd(math.nan)
-    with pytest.raises(ValueError, match="learning_rate: expected a number > 0"):
+    with pytest.raises(ValueError, match="learning_rate: expected a number >= 0"):
         fnn.adam(-1.0)
     with pytest.raises(ValueError, match=r"learning_rate: expected a finite real number, got nan \(the schedule's value at update 0\)"):
         two_steps(fnn.sgd(lambda k: math.nan))

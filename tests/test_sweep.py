@@ -1,4 +1,8 @@
-"""fnn.sweep: results in config order on a process pool, any Executor, and a Dask LocalCluster on loopback."""
+"""fnn.sweep: results in config order on a process pool, any Executor, and a Dask LocalCluster on loopback;
+failed configs reported with their config and traceback; a worker killed mid-sweep loses nothing."""
+import os
+import signal
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -47,10 +51,79 @@ def test_empty_configs():
     assert fnn.sweep(abs, []) == []
 
 
-def test_an_error_in_a_worker_is_raised_with_its_state():
-    with pytest.raises(fnn.DivergenceError) as info:
+def test_an_error_in_a_worker_is_raised_with_its_config_state_and_traceback():
+    with pytest.raises(fnn.SweepError) as info:
         fnn.sweep(diverge, [1e-9, 10.0])
-    assert info.value.state.optimizer.name == "sgd" and np.isfinite(info.value.state.params.flat).all()
+    err = info.value
+    assert (err.index, err.config) == (1, 10.0) and isinstance(err.__cause__, fnn.DivergenceError)
+    assert err.exception.state.optimizer.name == "sgd" and np.isfinite(err.exception.state.params.flat).all()
+    assert "in diverge" in err.traceback and "DivergenceError" in err.traceback and "config 1 (10.0)" in str(err)
+
+
+def fail_odd(x):
+    """Odd configs raise; the slower the smaller, so the first failure in config order finishes last."""
+    time.sleep(0.01 * (6 - x))
+    if x % 2:
+        raise KeyError(f"odd {x}")
+    return x
+
+
+@pytest.mark.parametrize("executor", [None, "threads"])
+def test_errors_return_puts_each_failure_in_its_place(executor):
+    with ThreadPoolExecutor(3) as pool:
+        out = fnn.sweep(fail_odd, range(6), pool if executor else None, errors="return")
+    assert [v for v in out[::2]] == [0, 2, 4]
+    assert [(e.index, e.config, type(e.exception)) for e in out[1::2]] == [(i, i, KeyError) for i in (1, 3, 5)]
+    assert all(f"KeyError: 'odd {e.config}'" in e.traceback for e in out[1::2])
+
+
+def test_errors_raise_raises_the_first_failure_in_config_order():
+    with ThreadPoolExecutor(6) as pool, pytest.raises(fnn.SweepError) as info:
+        fnn.sweep(fail_odd, range(6), pool)
+    assert info.value.index == 1 and info.value.exception.args == ("odd 1",)
+
+
+def test_errors_raise_cancels_later_configs_not_started():
+    ran = []
+
+    def record(x):
+        ran.append(x)
+        if x == 1:
+            raise ValueError("one")
+        time.sleep(0.05)
+        return x
+
+    with ThreadPoolExecutor(1) as pool, pytest.raises(fnn.SweepError, match="ValueError: one"):
+        fnn.sweep(record, range(8), pool)
+    assert ran[:2] == [0, 1] and len(ran) < 8
+
+
+def test_errors_must_be_raise_or_return():
+    with pytest.raises(ValueError, match="errors: expected 'raise' or 'return', got 'ignore'"):
+        fnn.sweep(abs, [1], errors="ignore")
+
+
+def die_once(args):
+    """SIGKILL its own process the first time any config runs (a marker file says who went first)."""
+    directory, x = args
+    try:
+        os.close(os.open(os.path.join(directory, "died"), os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        return x * x
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_default_pool_is_rebuilt_when_a_process_dies(tmp_path):
+    assert fnn.sweep(die_once, [(str(tmp_path), x) for x in range(5)]) == [x * x for x in range(5)]
+    assert (tmp_path / "died").exists()
+
+
+def test_a_broken_passed_pool_is_reported_not_retried(tmp_path):
+    from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1) as pool:
+        out = fnn.sweep(die_once, [(str(tmp_path), x) for x in range(3)], pool, errors="return")
+    assert all(isinstance(e, fnn.SweepError) and isinstance(e.exception, BrokenExecutor) for e in out)
 
 
 @pytest.mark.parametrize("fn, executor, words", [(3, None, ["fn", "callable"]), (abs, "pool", ["executor", "Executor"])])
@@ -105,3 +178,34 @@ def test_the_script_options_quick_grid_and_explicit_values():
     mixed = script.options(["--quick", "--epochs", "7"])
     assert mixed.epochs == 7 and mixed.seeds == script.QUICK["seeds"]
     assert script.options([]).hidden == script.DEFAULTS["hidden"]
+
+
+def marked_train(args):
+    """``script.train(config)`` after leaving a file named for this process in ``directory`` (so the
+    test knows which worker runs a task) and a pause (so the task is still running when it is killed)."""
+    directory, config = args
+    open(os.path.join(directory, f"{os.getpid()}.{config['hidden']}.{config['learning_rate']}.{config['seed']}"), "w").close()
+    time.sleep(0.3)
+    return script.train(config)
+
+
+def test_killing_a_dask_worker_mid_sweep_loses_nothing(tmp_path):
+    """Two worker processes; one is SIGKILLed while it runs a task: Dask reschedules its tasks
+    (its nanny starts a new process) and the results equal a clean run's, row for row."""
+    distributed = pytest.importorskip("distributed")
+    clean = fnn.sweep(script.train, CONFIGS)
+    with distributed.LocalCluster(host="127.0.0.1", n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster, timeout=30) as client:
+        victim = min(client.run(os.getpid).values())
+        runner = ThreadPoolExecutor(1)
+        running = runner.submit(fnn.sweep, marked_train, [(str(tmp_path), c) for c in CONFIGS], client.get_executor())
+        deadline = time.monotonic() + 30
+        while not any(p.name.startswith(f"{victim}.") for p in tmp_path.iterdir()):
+            assert time.monotonic() < deadline and not running.done(), "the victim never started a task"
+            time.sleep(0.01)
+        os.kill(victim, signal.SIGKILL)
+        results = running.result(timeout=60)
+        runner.shutdown()
+        assert victim not in client.run(os.getpid).values()
+    assert results == clean
+    assert len(list(tmp_path.iterdir())) > len(CONFIGS)  # the killed task ran again elsewhere
