@@ -21,7 +21,8 @@ tested against these stages.
 """
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, Callable
 
 import numpy as np
 
@@ -113,6 +114,19 @@ def dropout_mask(key: tuple[int, int], layer: int, p: float, shape: tuple[int, i
     return np.multiply(keep, dtype.type(1 / (1 - p)), out=np.empty(shape, dtype) if out is None else out)
 
 
+def underflow_is_fine(stage: Callable) -> Callable:
+    """``stage`` run with underflow (to a subnormal or 0, exact to the last representable number)
+    taken quietly, whatever ``numpy.errstate`` the caller set."""
+
+    @functools.wraps(stage)
+    def run(*args, **kwargs):
+        with np.errstate(under="ignore"):
+            return stage(*args, **kwargs)
+
+    return run
+
+
+@underflow_is_fine
 def forward(net: Network, params: Params, X: Any, key: Any = None) -> tuple[np.ndarray, Cache]:
     """``AL`` of shape (m, n_out) and the ``Cache`` of every layer's ``A_prev``, ``Z``, ``A``.
 
@@ -153,6 +167,7 @@ def as_weights(sample_weight: Any, m: int, dtype: np.dtype) -> tuple[np.ndarray 
     return w, np.add.reduce(w)
 
 
+@underflow_is_fine
 def cost(net: Network, params: Params, cache: Cache, Y: Any, sample_weight: Any = None) -> np.floating:
     """``J = loss(Z_L, A_L, Y) + l2/(2m) sum ||W||^2`` as a scalar of the params' dtype (with
     ``sample_weight``: the weighted mean, ``m`` replaced by ``sum(w)``)."""
@@ -167,6 +182,7 @@ def cost(net: Network, params: Params, cache: Cache, Y: Any, sample_weight: Any 
     return dtype.type(J)
 
 
+@underflow_is_fine
 def backward(net: Network, params: Params, cache: Cache, Y: Any, sample_weight: Any = None) -> Grads:
     """The exact gradient of ``cost``: ``Grads`` with ``dW``, ``db`` shaped like ``W``, ``b``."""
     dtype = check_params(net, params)
