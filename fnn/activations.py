@@ -177,6 +177,16 @@ def _tanh_vjp_ops(dA, Z, A, out, aux=None):
     return [(np.multiply, (A, A, T)), (np.subtract, (consts(A.dtype).one, T, T)), (np.multiply, (dA, T, out))]
 
 
+def _exp_ops(Z, out, aux=None):
+    """``exp(Z)`` (the Poisson loss's inverse log link; an overflow is the step's ``DivergenceError``)."""
+    return [(np.exp, (Z, out))]
+
+
+def _exp_vjp_ops(dA, Z, A, out, aux=None):
+    """``dA * A``."""
+    return [(np.multiply, (dA, A, out))]
+
+
 def _identity_ops(Z, out, aux=None):
     return [(np.copyto, (out, Z))]
 
@@ -292,6 +302,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("leaky_relu", _leaky_relu_ops, _leaky_relu_vjp_ops),
         Activation("tanh", _tanh_ops, _tanh_vjp_ops),
         Activation("identity", _identity_ops, _identity_vjp_ops),
+        Activation("exp", _exp_ops, _exp_vjp_ops),
         Activation("softmax", _softmax_ops, _softmax_vjp_ops, elementwise=False, scratch=_softmax_scratch),
     )
 }

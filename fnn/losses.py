@@ -4,7 +4,7 @@ Shapes: ``Z``, ``A`` and ``Y`` are ``(m, n_out)``. ``cost(Z, A, Y, aux=None, D=N
 data term of ``J`` (the L2 term is added by ``fnn.cost``); ``grad(Z, A, Y, out=None)`` is ``dJ/dA``
 where it exists. Cross-entropies are computed from ``Z`` (log-sigmoid, log-softmax), so they are
 exact and finite even where ``A`` rounds to 0 or 1. For the pairs in ``fused`` (sigmoid + BCE,
-softmax + CCE) the output gradient is ``dZ = (A - Y) / m`` in one pass.
+softmax + CCE, exp + Poisson) the output gradient is ``dZ = (A - Y) / m`` in one pass.
 """
 from __future__ import annotations
 
@@ -73,6 +73,22 @@ def _sse(Z, A, Y, aux=None, D=None):
     return inner(D, D)
 
 
+def _poisson(Z, A, Y, aux=None, D=None):
+    """Half the Poisson deviance with the log link, ``A = exp(Z)``:
+    ``(1/m) sum[A - Y*Z + Y log Y - Y]`` (``0 log 0 = 0``), scikit-learn's ``poisson`` loss;
+    ``dJ/dZ = (A - Y)/m``. ``Y >= 0``."""
+    T = np.subtract(A, np.multiply(Y, Z, out=empty_like(Z)), out=empty_like(Z))
+    T += xlogy(Y, Y)
+    T -= Y
+    return T.sum() / Z.shape[0]
+
+
+def xlogy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``x * log(y)`` with ``0`` where ``x == 0``."""
+    with np.errstate(divide="ignore"):
+        return np.where(x == 0, 0.0, x * np.log(np.where(x == 0, 1.0, y))).astype(x.dtype, copy=False)
+
+
 def _rows(m: int) -> int:
     return m
 
@@ -86,10 +102,11 @@ LOSSES: dict[str, Loss] = {
         Loss("categorical_cross_entropy", _cce, _rows, frozenset({"softmax"}), frozenset({"softmax"})),
         Loss("mean_squared_error", _mse, _rows, _NOT_SOFTMAX),
         Loss("sum_of_squares", _sse, lambda m: 0.5, _NOT_SOFTMAX),
+        Loss("poisson", _poisson, _rows, frozenset({"exp"}), frozenset({"exp"})),
     )
 }
 
-DEFAULT_LOSS = {"sigmoid": "binary_cross_entropy", "softmax": "categorical_cross_entropy"}
+DEFAULT_LOSS = {"sigmoid": "binary_cross_entropy", "softmax": "categorical_cross_entropy", "exp": "poisson"}
 
 
 def output_delta_ops(loss: Loss, activation: Activation, Z: np.ndarray, A: np.ndarray, D: np.ndarray, aux=None) -> list:
