@@ -124,6 +124,29 @@ def check_sample_weight(sample_weight, m: int, dtype) -> np.ndarray | None:
     return w
 
 
+def sample_weights(sample_weight, class_weight, labels, m: int, dtype, incremental: bool = False) -> np.ndarray | None:
+    """The weights a fit trains with: ``sample_weight`` (checked, see ``check_sample_weight``) times
+    ``class_weight``'s weight of each row's label (``None``, ``"balanced"`` or ``{label: weight}``,
+    as scikit-learn's ``compute_sample_weight`` gives them); ``None`` when both are ``None``.
+
+    >>> sample_weights([1, 1, 2, 2], "balanced", np.array([0, 0, 0, 1]), 4, np.float64).tolist()
+    [0.6666666666666666, 0.6666666666666666, 1.3333333333333333, 4.0]
+    """
+    w = check_sample_weight(sample_weight, m, dtype)
+    if class_weight is None:
+        return w
+    balanced = isinstance(class_weight, str) and class_weight == "balanced"
+    if not (balanced or isinstance(class_weight, dict)):
+        raise ValueError(f"class_weight: expected None, 'balanced' or a dict {{class: weight}}, got {class_weight!r}")
+    if balanced and incremental:
+        raise ValueError("class_weight: expected None or a dict for partial_fit ('balanced' depends on each batch), got 'balanced'")
+    cw = compute_sample_weight(class_weight, labels).astype(dtype)
+    w = cw if w is None else w * cw
+    if not w.any():
+        raise ValueError("sample_weight: expected at least one weight > 0 after class_weight, got all zeros")
+    return w
+
+
 def core_weights() -> bool:
     """Whether fnn's core takes sample weights (``fnn.batches(..., sample_weight=)`` and the stages)."""
     return "sample_weight" in inspect.signature(batches).parameters and weighted_stages()
@@ -198,12 +221,13 @@ class _FNNEstimator(BaseEstimator):
             raise ValueError("partial_fit does not support early_stopping=True")
         first = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y, labels = self._targets(X, y, incremental, first, classes)
-        w = self._sample_weight(sample_weight, labels, X, incremental)
+        w = sample_weights(sample_weight, getattr(self, "class_weight", None), labels, X.shape[0], X.dtype, incremental)
         if first:
             self._initialize(X, Y)
         else:
             self._resume(X, Y)
         if self.solver == "lbfgs":
+            self.__dict__.pop("_split_rng", None)
             self._fit_lbfgs(X, Y, w)
         else:
             self._fit_stochastic(X, Y, w, incremental)
@@ -211,21 +235,6 @@ class _FNNEstimator(BaseEstimator):
         if not all(np.isfinite(a).all() for a in (*self.coefs_, *self.intercepts_)):
             raise ValueError(NON_FINITE)
         return self
-
-    def _sample_weight(self, sample_weight, labels, X, incremental):
-        w = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        class_weight = getattr(self, "class_weight", None)
-        if class_weight is None:
-            return w
-        if incremental and isinstance(class_weight, str) and class_weight == "balanced":
-            raise ValueError("class_weight: expected None or a dict for partial_fit ('balanced' depends on each batch), got 'balanced'")
-        if not (isinstance(class_weight, dict) or (isinstance(class_weight, str) and class_weight == "balanced")):
-            raise ValueError(f"class_weight: expected None, 'balanced' or a dict {{class: weight}}, got {class_weight!r}")
-        cw = compute_sample_weight(class_weight, labels).astype(X.dtype)
-        w = cw if w is None else w * cw
-        if not w.any():
-            raise ValueError("sample_weight: expected at least one weight > 0 after class_weight, got all zeros")
-        return w
 
     def _initialize(self, X, Y) -> None:
         """A fresh network, its first params and every fitted attribute at its start."""
@@ -285,7 +294,7 @@ class _FNNEstimator(BaseEstimator):
         starts from scikit-learn's very weights; other names: ``fnn.init_params``."""
         if self.init != "auto":
             return init_params(self.net_, seed=self.seed_, scheme=self.init, dtype=dtype)
-        rng = np.random.RandomState(self.seed_)
+        rng = self._split_rng = np.random.RandomState(self.seed_)  # the first split draws on from here, as in scikit-learn
         factor = 2.0 if self.activation == "logistic" else 6.0
         layers = []
         for d in self.net_.layers:
@@ -327,11 +336,13 @@ class _FNNEstimator(BaseEstimator):
 
     def _split(self, X, Y, w):
         """``(train, validation)``, each ``(X, Y, w)``: with ``early_stopping``, scikit-learn's split
-        (``train_test_split`` seeded by ``seed_``, stratified for single-output classifiers)."""
+        (``train_test_split``, stratified for single-output classifiers), seeded by ``seed_`` or, in the
+        first fit with ``init="auto"``, by the generator the initial weights came from, as scikit-learn does)."""
+        rng = self.__dict__.pop("_split_rng", None)
         if not self.early_stopping:
             return (X, Y, w), None
         stratify = Y.astype(bool) if self._stratified() else None
-        parts = train_test_split(X, Y, *(() if w is None else (w,)), random_state=self.seed_,
+        parts = train_test_split(X, Y, *(() if w is None else (w,)), random_state=self.seed_ if rng is None else rng,
                                  test_size=self.validation_fraction, stratify=stratify)
         if parts[1].shape[0] < 2:
             raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of your dataset.")
