@@ -81,10 +81,16 @@ def numeric(name: str, value: Any) -> np.ndarray:
     return arr
 
 
+def _finite_sum(arr: np.ndarray) -> bool:
+    """Whether ``sum(arr)`` is finite (an overflow, which says nothing yet, raises no warning)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return math.isfinite(np.sum(arr))
+
+
 def finite(name: str, arr: np.ndarray) -> np.ndarray:
     """``arr`` if every entry is finite; one sum decides in the common case (a sum of finite
     numbers is finite unless it overflows, which the exact check then sorts out)."""
-    if arr.dtype.kind == "f" and not math.isfinite(np.sum(arr)) and not np.isfinite(arr).all():
+    if arr.dtype.kind == "f" and not _finite_sum(arr) and not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(
             f"{name}: expected finite values, got {arr[tuple(bad)].item()!r} at index {tuple(int(i) for i in bad)}"

@@ -203,12 +203,13 @@ class _FNNEstimator(BaseEstimator):
             checks.known("init", self.init, SCHEMES)
 
     # --- data -----------------------------------------------------------------------------
-    def _validate_X(self, X, y=None, reset=True, **kw):
-        out = validate_data(self, X, *(() if y is None else (y,)), reset=reset, accept_sparse=["csr", "csc"],
-                            dtype=(np.float64, np.float32), **kw)
-        X = out[0] if y is not None else out
+    def _validate_X(self, X, y="no_validation", reset=True, **kw):
+        """``X`` (or ``(X, y)`` when ``y`` is given) checked by scikit-learn; sparse ``X`` made dense."""
+        with_y = not (isinstance(y, str) and y == "no_validation")
+        out = validate_data(self, X, y, reset=reset, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), **kw)
+        X = out[0] if with_y else out
         X = X.toarray() if scipy.sparse.issparse(X) else X
-        return (X, out[1]) if y is not None else X
+        return (X, out[1]) if with_y else X
 
     # --- fitting --------------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
