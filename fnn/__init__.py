@@ -11,6 +11,7 @@ from fnn.gradcheck import gradient_check
 from fnn.history import History, Patience
 from fnn.init import SCHEMES, init_params
 from fnn.labels import accuracy, predict, targets
+from fnn.lbfgs import LbfgsState, fit_lbfgs
 from fnn.losses import LOSSES
 from fnn.optimizers import adam, momentum, rmsprop, sgd
 from fnn.records import (
@@ -37,7 +38,7 @@ __all__ = [
     "Optimizer", "TrainState", "FitResult", "network",
     "init_params", "forward", "cost", "backward", "update",
     "sgd", "momentum", "rmsprop", "adam", "schedules",
-    "train_step", "init_state", "fold", "scan", "batches", "fit", "DivergenceError", "History", "Patience",
+    "train_step", "init_state", "fold", "scan", "batches", "fit", "fit_lbfgs", "LbfgsState", "DivergenceError", "History", "Patience",
     "targets", "predict", "accuracy", "gradient_check", "sweep", "SweepError",
     "save", "load", "CheckpointError",
     "backup", "data", "plot",

@@ -182,6 +182,11 @@ def _maximum(a, b, out):
     return np.maximum(a, b, out=out)
 
 
+def _minimum(a, b, out):
+    """``np.minimum`` with ``out``."""
+    return np.minimum(a, b, out=out)
+
+
 def _leaky_relu_ops(Z, out, aux=None):
     """``max(Z, LEAKY_SLOPE * Z)``: ``Z`` where ``Z > 0``, else ``LEAKY_SLOPE * Z``."""
     return [(np.multiply, (Z, consts(Z.dtype).slope, out)), (_maximum, (Z, out, out))]
@@ -314,6 +319,18 @@ def _softplus_ops(Z, out, aux=None):
     return ops + [(_maximum, (out, Z, out))]
 
 
+def _exp_ops(Z, out, aux=None):
+    """``exp(Z)`` (the Poisson loss's inverse log link), with ``Z`` kept below ``-exp_floor``: finite
+    for any finite input (beyond, ``exp`` would overflow to inf)."""
+    c = consts(Z.dtype)
+    return [(_minimum, (Z, c.hi, out)), (np.exp, (out, out))]
+
+
+def _exp_vjp_ops(dA, Z, A, out, aux=None):
+    """``dA * A``."""
+    return [(np.multiply, (dA, A, out))]
+
+
 def _identity_ops(Z, out, aux=None):
     return [(np.copyto, (out, Z))]
 
@@ -429,6 +446,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("leaky_relu", _leaky_relu_ops, _leaky_relu_vjp_ops),
         Activation("tanh", _tanh_ops, _tanh_vjp_ops),
         Activation("identity", _identity_ops, _identity_vjp_ops),
+        Activation("exp", _exp_ops, _exp_vjp_ops),
         Activation("softmax", _softmax_ops, _softmax_vjp_ops, elementwise=False, scratch=_softmax_scratch),
         _elementwise("elu", _elu_ops),
         _elementwise("selu", _selu_ops, _masked_scratch),

@@ -89,7 +89,9 @@ def _number(name: str, value: Any) -> int | float:
 
 
 def _hyperparam(name: str, value: Any) -> Any:
-    """A number, or a schedule record as ``{"schedule": class name, field: number, ...}``."""
+    """A number, a bool (``sgd``'s ``nesterov``), or a schedule record as ``{"schedule": class name, field: number, ...}``."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
     if type(value) in SCHEDULES.values():
         fields = attrs.asdict(value, recurse=False)
         return {"schedule": type(value).__name__, **{k: _number(f"{name}.{k}", v) for k, v in fields.items()}}

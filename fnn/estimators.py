@@ -1,36 +1,67 @@
-"""scikit-learn estimators on top of ``fnn.fit``: ``FNNClassifier`` and ``FNNRegressor``.
+"""scikit-learn's ``MLPClassifier`` / ``MLPRegressor``, on fnn: ``FNNClassifier`` and ``FNNRegressor``.
 
-Defaults follow sklearn's ``MLPClassifier``/``MLPRegressor``: ``hidden_layer_sizes=(100,)`` ReLU,
-Adam at ``1e-3``, ``epochs=200`` (sklearn's ``max_iter``), ``batch_size="auto"`` = ``min(200, m)``,
-``l2=1e-4`` (sklearn's ``alpha``: the cost gains ``l2/(2m) * sum ||W||^2``). The output layer comes
-from the task: one sigmoid unit for two classes, softmax for more, identity units for regression.
+They take MLP's parameters with its names, defaults and meaning (in its order), then fnn's own:
+``class_weight`` (classifier), ``init`` and ``dropout`` (every hidden layer's; step ``k`` of the
+fit drops with ``fnn.forward``'s key ``(seed_, k)``; ``predict`` never drops). ``alpha`` is fnn's ``l2`` (the cost gains
+``alpha/(2 m_batch) * sum ||W||^2`` per batch, as in scikit-learn); ``solver="adam"`` is
+``fnn.adam(learning_rate_init, beta_1, beta_2, epsilon)``; ``solver="sgd"`` is
+``fnn.sgd(rate, momentum, nesterov=nesterovs_momentum)`` with ``rate`` from ``learning_rate``:
+``"constant"`` ``learning_rate_init``; ``"invscaling"`` ``learning_rate_init / (t_ + 1)**power_t``
+(``t_`` samples seen before the epoch); ``"adaptive"`` divided by 5 whenever ``n_iter_no_change``
+epochs pass without improvement (stops below 1e-6). ``solver="lbfgs"`` is ``fnn.fit_lbfgs``.
 
-Fitted attributes: ``net_``, ``state_`` (the ``fnn.TrainState``), ``loss_curve_`` (mean step loss
-per epoch), ``n_iter_`` (epochs run), ``classes_`` (classifier), ``history_`` (a ``fnn.History``
-with early stopping or ``verbose``, else ``None``), ``seed_`` (the seed of init and shuffling).
-``warm_start=True`` and ``partial_fit`` continue ``state_`` from epoch ``n_iter_`` with the
-optimizer that made it, so ``fit`` with 5 epochs then 5 more equals one fit of 10, bit for bit.
-``early_stopping=True`` holds out ``validation_fraction`` of the data and stops after
-``n_iter_no_change`` epochs without a lower validation loss, keeping the best state.
+Training goes epoch by epoch through ``fnn.train_step`` over ``fnn.batches`` (``shuffle=False``:
+the rows in order), and stops as scikit-learn does: after each epoch ``loss_`` (the batch costs
+weighted by batch size) or, with ``early_stopping``, the validation score (accuracy or R^2 on a
+``validation_fraction`` split, stratified for single-output classifiers) counts an epoch without
+improvement by ``tol``; more than ``n_iter_no_change`` of them end the fit (early stopping then
+keeps the best epoch's state); reaching ``max_iter`` first warns ``ConvergenceWarning``.
+
+Where they differ from scikit-learn, on purpose: ``warm_start`` and ``partial_fit`` continue the
+optimizer's state and the epoch count (``n_epochs_``, which seeds each epoch's shuffle), so 5
+epochs and 5 more equal 10 in one fit, bit for bit (scikit-learn restarts its optimizer on each
+``fit``); SGD momentum is PyTorch's form (the same steps at a constant rate); Adam's ``epsilon``
+is added to the bias-corrected root, as in the Adam paper; ``init="auto"`` draws scikit-learn's
+Glorot-uniform scheme as it does (an int ``random_state`` gives its very initial weights); a diverging fit raises
+``ValueError`` at the first non-finite step (with ``early_stopping`` it stops and keeps the best
+epoch); multi-output ``loss_`` sums the squared errors over outputs (scikit-learn averages them).
 """
 from __future__ import annotations
 
+import math
 import numbers
+import warnings
 
 import numpy as np
+import scipy.sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import type_of_target, unique_labels
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from fnn import checks
-from fnn.history import Patience, epoch_means
-from fnn.labels import predict
-from fnn.optimizers import OPTIMIZERS
-from fnn.records import network
-from fnn.stages import forward
-from fnn.training import batches_per_epoch, fit
+from fnn.activations import ACTIVATIONS
+from fnn.history import History
+from fnn.init import SCHEMES, init_params
+from fnn.lbfgs import fit_lbfgs
+from fnn.optimizers import adam, sgd
+from fnn.records import LayerParams, Params, network
+from fnn.stages import cost, forward
+from fnn.training import DivergenceError, batches, init_state, train_step
+
+HIDDEN = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"} | {
+    name: name for name in ACTIVATIONS if name not in ("softmax", "exp")
+}
+"""``activation`` -> fnn's activation: scikit-learn's four names, and fnn's own."""
+OUTPUTS = {"identity": "identity", "logistic": "sigmoid", "softmax": "softmax", "exp": "exp"}
+"""``out_activation_`` (scikit-learn's name) -> fnn's output activation."""
+NON_FINITE = "Solver produced non-finite parameter weights. The input data may contain large values and need to be preprocessed."
 
 
 def seed_from(random_state) -> int:
@@ -48,133 +79,479 @@ def seed_from(random_state) -> int:
     return int(rng.randint(np.iinfo(np.int32).max))
 
 
+def _unit(name: str, value, closed_right: bool) -> float:
+    """A real in ``[0, 1]`` (``closed_right``) or ``[0, 1)``."""
+    value = checks.real(name, value, minimum=0.0)
+    if value > 1 or (value == 1 and not closed_right):
+        raise ValueError(f"{name}: expected a number in [0, 1{']' if closed_right else ')'}, got {value!r}")
+    return value
+
+
+def _choice(name: str, value, options) -> str:
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{name}: expected one of {sorted(options)}, got {value!r}")
+    return value
+
+
+def _hidden_sizes(value) -> list[int]:
+    sizes = [value] if isinstance(value, numbers.Integral) or not hasattr(value, "__iter__") else list(value)
+    for size in sizes:
+        if isinstance(size, (bool, np.bool_)) or not isinstance(size, numbers.Integral) or size <= 0:
+            raise ValueError(f"hidden_layer_sizes: expected an int > 0 or a sequence of them, got {value!r}")
+    return [int(s) for s in sizes]
+
+
+def check_sample_weight(sample_weight, m: int, dtype) -> np.ndarray | None:
+    """``sample_weight`` as a ``(m,)`` array of ``dtype``: finite, ``>= 0``, not all zero (a number: every row).
+
+    >>> check_sample_weight(2, 3, np.float64).tolist()
+    [2.0, 2.0, 2.0]
+    """
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight)
+    if w.dtype.kind not in "biuf":
+        raise TypeError(f"sample_weight: expected real numbers, got dtype {w.dtype}")
+    w = np.full(m, w, dtype=dtype) if w.ndim == 0 else w.astype(dtype)
+    if w.shape != (m,):
+        raise ValueError(f"sample_weight: expected shape ({m},), one weight per row of X, got {w.shape}")
+    if not np.isfinite(w).all():
+        raise ValueError(f"sample_weight: expected finite weights, got {w[~np.isfinite(w)][0]!r}")
+    if (w < 0).any():
+        raise ValueError(f"sample_weight: expected weights >= 0, got {w[w < 0][0]!r}")
+    if not w.any():
+        raise ValueError("sample_weight: expected at least one weight > 0, got all zeros")
+    return w
+
+
+def sample_weights(sample_weight, class_weight, labels, m: int, dtype, incremental: bool = False) -> np.ndarray | None:
+    """The weights a fit trains with: ``sample_weight`` (checked, see ``check_sample_weight``) times
+    ``class_weight``'s weight of each row's label (``None``, ``"balanced"`` or ``{label: weight}``,
+    as scikit-learn's ``compute_sample_weight`` gives them); ``None`` when both are ``None``.
+
+    >>> sample_weights([1, 1, 2, 2], "balanced", np.array([0, 0, 0, 1]), 4, np.float64).tolist()
+    [0.6666666666666666, 0.6666666666666666, 1.3333333333333333, 4.0]
+    """
+    w = check_sample_weight(sample_weight, m, dtype)
+    if class_weight is None:
+        return w
+    balanced = isinstance(class_weight, str) and class_weight == "balanced"
+    if not (balanced or isinstance(class_weight, dict)):
+        raise ValueError(f"class_weight: expected None, 'balanced' or a dict {{class: weight}}, got {class_weight!r}")
+    if balanced and incremental:
+        raise ValueError("class_weight: expected None or a dict for partial_fit ('balanced' depends on each batch), got 'balanced'")
+    cw = compute_sample_weight(class_weight, labels).astype(dtype)
+    w = cw if w is None else w * cw
+    if not w.any():
+        raise ValueError("sample_weight: expected at least one weight > 0 after class_weight, got all zeros")
+    return w
+
+
+def _sgd_solver(est) -> bool:
+    if est.solver not in ("sgd", "adam"):
+        raise AttributeError(f"partial_fit is only available for stochastic optimizers. {est.solver} is not stochastic.")
+    return True
+
+
 class _FNNEstimator(BaseEstimator):
-    """What the classifier and the regressor share; they add the output layer and the targets."""
+    """What the classifier and the regressor share; they add targets, outputs and scores."""
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        optimizer="adam",
-        learning_rate=1e-3,
-        epochs=200,
-        batch_size="auto",
-        l2=1e-4,
-        init="he",
-        random_state=None,
-        warm_start=False,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        verbose=False,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.l2 = l2
-        self.init = init
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.verbose = verbose
+    def __init__(self, **params):
+        for name, value in params.items():
+            setattr(self, name, value)
 
-    def fit(self, X, y):
-        """Train for ``epochs`` epochs (continuing ``state_`` when ``warm_start``); returns ``self``."""
-        return self._train(X, y, self.epochs, self.warm_start and hasattr(self, "state_"), self.early_stopping)
+    # --- settings -------------------------------------------------------------------------
+    def _check_settings(self) -> None:
+        """Every constructor parameter checked, with a message naming it."""
+        self._hidden = _hidden_sizes(self.hidden_layer_sizes)
+        _choice("activation", self.activation, HIDDEN)
+        _choice("solver", self.solver, ("lbfgs", "sgd", "adam"))
+        checks.real("alpha", self.alpha, minimum=0.0)
+        if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
+            checks.integer("batch_size", self.batch_size, minimum=1)
+        _choice("learning_rate", self.learning_rate, ("constant", "invscaling", "adaptive"))
+        checks.real("learning_rate_init", self.learning_rate_init, positive=True)
+        checks.real("power_t", self.power_t, minimum=0.0)
+        checks.integer("max_iter", self.max_iter, minimum=1)
+        for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
+            checks.flag(name, getattr(self, name))
+        checks.real("tol", self.tol, minimum=0.0)
+        _unit("momentum", self.momentum, closed_right=True)
+        _unit("validation_fraction", self.validation_fraction, closed_right=False)
+        _unit("beta_1", self.beta_1, closed_right=False)
+        _unit("beta_2", self.beta_2, closed_right=False)
+        checks.real("epsilon", self.epsilon, positive=True)
+        if not (isinstance(self.n_iter_no_change, float) and self.n_iter_no_change == math.inf):
+            checks.integer("n_iter_no_change", self.n_iter_no_change, minimum=1)
+        checks.integer("max_fun", self.max_fun, minimum=1)
+        if self.init != "auto":
+            checks.known("init", self.init, SCHEMES)
+        if checks.real("dropout", self.dropout, minimum=0.0) >= 1:
+            raise ValueError(f"dropout: expected a probability 0 <= dropout < 1, got {self.dropout!r}")
+        if self.dropout and self.solver == "lbfgs":
+            raise ValueError("dropout: expected 0 with solver='lbfgs' (a full-batch method needs one fixed cost), "
+                             f"got {self.dropout!r}; use solver='sgd' or 'adam'")
 
-    def _train(self, X, y, epochs, resume, early_stopping, classes=None):
-        X, y = validate_data(self, X, y, reset=not resume, dtype=np.float64, **self._target_checks)
-        Y, n_out, output = self._targets(y, resume, classes)
-        if not resume:
-            self.seed_ = seed_from(self.random_state)
-            hidden = self.hidden_layer_sizes
-            hidden = (hidden,) if isinstance(hidden, numbers.Integral) else tuple(hidden)
-            self.net_ = network([X.shape[1], *hidden, n_out], hidden=self.activation, output=output, l2=self.l2)
-        optimizer = None if resume else checks.known("optimizer", self.optimizer, OPTIMIZERS)(self.learning_rate)
-        validation = None
-        if early_stopping:
-            X, X_val, Y, Y_val = train_test_split(
-                X, Y, test_size=self.validation_fraction, random_state=self.seed_, stratify=self._stratify(Y)
-            )
-            validation = (X_val, Y_val)
-        size = self._batch_size(X.shape[0])
-        result = fit(
-            self.net_, X, Y, optimizer, epochs, size, self.seed_, init=self.init, state=self.state_ if resume else None,
-            start_epoch=self.n_iter_ if resume else None, validation=validation,
-            early_stopping=Patience(self.n_iter_no_change) if early_stopping else None,
-            progress=bool(self.verbose),
-        )
-        history = result.history
-        curve = history.train_loss if history is not None else epoch_means(result.losses, batches_per_epoch(X.shape[0], size))
-        self.loss_curve_ = np.concatenate([self.loss_curve_, curve]) if resume else curve
-        self.n_iter_ = (self.n_iter_ if resume else 0) + len(curve)
-        self.state_, self.history_ = result.state, history
+    # --- data -----------------------------------------------------------------------------
+    def _validate_X(self, X, y="no_validation", reset=True, **kw):
+        """``X`` (or ``(X, y)`` when ``y`` is given) checked by scikit-learn; sparse ``X`` made dense."""
+        with_y = not (isinstance(y, str) and y == "no_validation")
+        out = validate_data(self, X, y, reset=reset, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), **kw)
+        X = out[0] if with_y else out
+        X = X.toarray() if scipy.sparse.issparse(X) else X
+        return (X, out[1]) if with_y else X
+
+    # --- fitting --------------------------------------------------------------------------
+    def fit(self, X, y, sample_weight=None):
+        """Fit on ``X`` (m, n_features) and ``y``; ``sample_weight`` (m,) weighs each row's loss. Returns ``self``."""
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    def _fit(self, X, y, sample_weight, incremental: bool, classes=None):
+        self._check_settings()
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        first = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, Y, labels = self._targets(X, y, incremental, first, classes)
+        w = sample_weights(sample_weight, getattr(self, "class_weight", None), labels, X.shape[0], X.dtype, incremental)
+        if first:
+            self._initialize(X, Y)
+        else:
+            self._resume(X, Y)
+        if self.solver == "lbfgs":
+            self.__dict__.pop("_split_rng", None)
+            self._fit_lbfgs(X, Y, w)
+        else:
+            self._fit_stochastic(X, Y, w, incremental)
+        self._publish()
+        if not all(np.isfinite(a).all() for a in (*self.coefs_, *self.intercepts_)):
+            raise ValueError(NON_FINITE)
         return self
+
+    def _initialize(self, X, Y) -> None:
+        """A fresh network, its first params and every fitted attribute at its start."""
+        self.seed_ = seed_from(self.random_state)
+        self.n_outputs_ = Y.shape[1]
+        self.n_layers_ = len(self._hidden) + 2
+        self.out_activation_ = self._out_activation(Y)
+        self.net_ = self._network(X.shape[1])
+        self.state_ = init_state(self._init_params(X.dtype), self._optimizer())
+        self.n_iter_ = self.t_ = self.n_epochs_ = 0
+        self.history_ = None
+        self._start_bookkeeping()
+
+    def _start_bookkeeping(self) -> None:
+        self.loss_curve_ = []
+        self._no_improvement_count = 0
+        self._learning_rate = float(self.learning_rate_init)
+        self._best_state, self._best_epoch = self.state_, None
+        self._validation_attributes()
+
+    def _validation_attributes(self) -> None:
+        """``validation_scores_``, ``best_validation_score_``, ``best_loss_`` at their start for ``early_stopping``."""
+        if self.early_stopping:
+            self.validation_scores_, self.best_validation_score_, self.best_loss_ = [], -np.inf, None
+        else:
+            self.validation_scores_, self.best_validation_score_, self.best_loss_ = None, None, np.inf
+
+    def _resume(self, X, Y) -> None:
+        """Continue from ``coefs_`` / ``intercepts_``: with ``state_`` (and its optimizer state) when
+        it holds exactly them, else from them with a fresh optimizer state."""
+        if Y.shape[1] != self.n_outputs_:
+            raise ValueError(f"y: expected {self.n_outputs_} target columns like the previous fit, got {Y.shape[1]}")
+        params = self._coef_params(X.dtype)
+        state = getattr(self, "state_", None)
+        if state is None or not np.array_equal(state.params.flat, params.flat) or state.params.flat.dtype != X.dtype:
+            if not hasattr(self, "net_"):
+                self.net_ = self._network(X.shape[1])
+            self.state_ = init_state(params, self._optimizer())
+        for name, value in (("seed_", None), ("n_epochs_", 0), ("t_", 0), ("n_iter_", 0), ("history_", None)):
+            if not hasattr(self, name):
+                setattr(self, name, seed_from(self.random_state) if name == "seed_" else value)
+        if not hasattr(self, "loss_curve_") or not hasattr(self, "_learning_rate"):
+            self._start_bookkeeping()
+        elif self.early_stopping != (getattr(self, "validation_scores_", None) is not None):
+            self._validation_attributes()  # early_stopping switched between warm starts
+
+    def _network(self, n_in: int):
+        output = OUTPUTS[self.out_activation_]
+        loss = {"identity": "mean_squared_error", "exp": "poisson"}.get(output)
+        return network([n_in, *self._hidden, self.n_outputs_], hidden=HIDDEN[self.activation], output=output, loss=loss,
+                       l2=float(self.alpha), dropout=float(self.dropout))
+
+    def _init_params(self, dtype) -> Params:
+        """``init="auto"``: scikit-learn's scheme, ``W, b ~ U(-r, r)`` with ``r = sqrt(f / (n_in + n_out))``,
+        ``f = 2`` for logistic hidden units, else 6, drawn layer by layer (``W`` then ``b``) from
+        ``numpy.random.RandomState(seed_)`` as scikit-learn draws them, so an int ``random_state``
+        starts from scikit-learn's very weights; other names: ``fnn.init_params``."""
+        if self.init != "auto":
+            return init_params(self.net_, seed=self.seed_, scheme=self.init, dtype=dtype)
+        rng = self._split_rng = np.random.RandomState(self.seed_)  # the first split draws on from here, as in scikit-learn
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        layers = []
+        for d in self.net_.layers:
+            r = math.sqrt(factor / (d.n_in + d.n_out))
+            layers.append(LayerParams(rng.uniform(-r, r, (d.n_in, d.n_out)).astype(dtype), rng.uniform(-r, r, d.n_out).astype(dtype)))
+        return Params(tuple(layers))
+
+    def _coef_params(self, dtype) -> Params:
+        """``Params`` of ``coefs_`` and ``intercepts_`` (as ``dtype``)."""
+        return Params(tuple(LayerParams(np.asarray(W, dtype=dtype), np.asarray(b, dtype=dtype).reshape(-1))
+                            for W, b in zip(self.coefs_, self.intercepts_)))
+
+    def _publish(self) -> None:
+        """``coefs_``, ``intercepts_``: writable copies of ``state_.params``."""
+        self.coefs_ = [np.array(p.W) for p in self.state_.params.layers]
+        self.intercepts_ = [np.array(p.b) for p in self.state_.params.layers]
+
+    def _optimizer(self):
+        if self.solver == "adam":
+            return adam(self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
+        rate = getattr(self, "_learning_rate", self.learning_rate_init)
+        return sgd(rate, momentum=self.momentum, nesterov=bool(self.nesterovs_momentum and self.momentum > 0))
+
+    def _fit_lbfgs(self, X, Y, w) -> None:
+        result = fit_lbfgs(self.net_, X, Y, self.state_.params, max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol,
+                           sample_weight=w)
+        info = result.state.opt_state
+        if not info.converged:
+            warnings.warn(
+                f"lbfgs failed to converge after {info.n_iter} iteration(s) (status={info.status}):\n{info.message}.\n\n"
+                f"Increase the number of iterations to improve the convergence (max_iter={self.max_iter}).\n"
+                "You might also want to scale the data as shown in:\n"
+                "    https://scikit-learn.org/stable/modules/preprocessing.html",
+                ConvergenceWarning, stacklevel=3,
+            )
+        self.state_, self.n_iter_, self.loss_ = result.state, min(info.n_iter, self.max_iter), float(result.state.loss)
+        self.loss_curve_ = result.losses.tolist()
+        self.history_ = None
+
+    def _split(self, X, Y, w):
+        """``(train, validation)``, each ``(X, Y, w)``: with ``early_stopping``, scikit-learn's split
+        (``train_test_split``, stratified for single-output classifiers), seeded by ``seed_`` or, in the
+        first fit with ``init="auto"``, by the generator the initial weights came from, as scikit-learn does)."""
+        rng = self.__dict__.pop("_split_rng", None)
+        if not self.early_stopping:
+            return (X, Y, w), None
+        stratify = Y.astype(bool) if self._stratified() else None
+        parts = train_test_split(X, Y, *(() if w is None else (w,)), random_state=self.seed_ if rng is None else rng,
+                                 test_size=self.validation_fraction, stratify=stratify)
+        if parts[1].shape[0] < 2:
+            raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of your dataset.")
+        w_tr, w_val = (None, None) if w is None else parts[4:6]
+        return (parts[0], parts[2], w_tr), (parts[1], parts[3], w_val)
 
     def _batch_size(self, m: int) -> int:
         if self.batch_size == "auto":
             return min(200, m)
-        return min(checks.integer("batch_size", self.batch_size, minimum=1), m)
+        if self.batch_size > m:
+            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped", stacklevel=4)
+        return min(self.batch_size, m)
 
-    def _stratify(self, Y):
-        return None
+    def _epoch_batches(self, X, Y, w, size: int):
+        """The batches of epoch ``n_epochs_``: ``fnn.batches`` shuffled by ``(seed_, epoch)``, or in order."""
+        if size >= X.shape[0]:
+            return batches(X, Y, None, sample_weight=w)
+        return batches(X, Y, size, epochs=1, seed=self.seed_, start_epoch=self.n_epochs_, sample_weight=w, shuffle=self.shuffle)
 
-    def _input(self, X) -> np.ndarray:
-        """``X`` checked against the fitted estimator (fitted, n_features_in_ columns)."""
-        check_is_fitted(self, "state_")
-        return validate_data(self, X, reset=False, dtype=np.float64)
+    def _fit_stochastic(self, X, Y, w, incremental: bool) -> None:
+        (X, Y, w), validation = self._split(X, Y, w)
+        X, Y = _readonly(X), _readonly(Y)
+        m = X.shape[0]
+        size = self._batch_size(m)
+        sizes = np.diff(np.r_[np.arange(0, m, size), m]).astype(np.float64)
+        state = self.state_
+        if type(state.opt_state) is not type(self._optimizer().init(state.params)):
+            state = init_state(state.params, self._optimizer())  # another solver made this state
+        rows, steps = [], {}
+        self.n_iter_ = 0
+        try:
+            for _ in range(self.max_iter):
+                rate = self._learning_rate
+                step = steps.get(rate) or steps.setdefault(rate, train_step(self.net_, self._optimizer(), seed=self.seed_))
+                try:
+                    state, losses = step.fold(self._epoch_batches(X, Y, w, size), state)
+                except DivergenceError as err:
+                    if validation is None:
+                        raise ValueError(NON_FINITE) from err
+                    self._record_epoch(math.nan, m, None, validation, rows, rate)  # the epoch's params are not finite
+                    warnings.warn(f"training stopped: {err}; kept the best validation epoch", ConvergenceWarning, stacklevel=3)
+                    break
+                loss = float(np.dot(losses, sizes) / m) if len(losses) == len(sizes) else float(np.mean(losses))
+                if self._record_epoch(loss, m, state, validation, rows, rate):
+                    break
+                if incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization "
+                                  "hasn't converged yet.", ConvergenceWarning, stacklevel=3)
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.", stacklevel=3)
+        self.state_ = self._best_state if validation is not None else state
+        columns = list(zip(*rows)) or [()] * 5
+        self.history_ = History(*columns, best_epoch=self._best_epoch if validation is not None else None,
+                                stopped_early=self.n_iter_ < self.max_iter and not incremental)
+
+    def _record_epoch(self, loss: float, m: int, state, validation, rows: list, rate: float) -> bool:
+        """scikit-learn's end of an epoch: ``loss_``, ``t_``, the no-improvement count, the learning rate;
+        a row of ``history_``. True when the fit should stop."""
+        self.n_iter_ += 1
+        self.n_epochs_ += 1
+        self.loss_ = loss
+        self.t_ += m
+        self.loss_curve_.append(loss)
+        if self.verbose:
+            print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+        val_loss, score = self._update_no_improvement_count(state, validation)
+        accuracy = score if validation is not None and isinstance(self, ClassifierMixin) else math.nan
+        rows.append((self.n_epochs_ - 1, loss, val_loss, accuracy, rate))
+        if self.solver == "sgd" and self.learning_rate == "invscaling":
+            self._learning_rate = float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t
+        if self._no_improvement_count <= self.n_iter_no_change:
+            return False
+        what = "Validation score" if validation is not None else "Training loss"
+        msg = f"{what} did not improve more than tol={self.tol:f} for {self.n_iter_no_change} consecutive epochs."
+        if self.solver == "sgd" and self.learning_rate == "adaptive" and self._learning_rate > 1e-6:
+            self._learning_rate /= 5.0
+            self._no_improvement_count = 0
+            if self.verbose:
+                print(msg + " Setting learning rate to %f" % self._learning_rate)
+            return False
+        if self.verbose:
+            print(msg + (" Learning rate too small." if self.learning_rate == "adaptive" and self.solver == "sgd" else "")
+                  + " Stopping.")
+        return True
+
+    def _update_no_improvement_count(self, state, validation) -> tuple[float, float]:
+        """scikit-learn's rule; with validation also keeps the best state. Returns the validation
+        cost and score (nan without validation)."""
+        if validation is None:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
+            return math.nan, math.nan
+        X_val, Y_val, w_val = validation
+        val_loss, score = self._validation(state, X_val, Y_val, w_val)
+        self.validation_scores_.append(score)
+        if self.verbose:
+            print("Validation score: %f" % score)
+        if score < self.best_validation_score_ + self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        if score > self.best_validation_score_:
+            self.best_validation_score_ = score
+            self._best_state, self._best_epoch = state, self.n_epochs_ - 1
+        return val_loss, score
+
+    def _validation(self, state, X_val, Y_val, w_val) -> tuple[float, float]:
+        """The validation cost and score (accuracy or R^2, nan when the outputs are not finite; both nan
+        for ``state=None``, the non-finite params of a diverged epoch)."""
+        if state is None:
+            return math.nan, math.nan
+        with np.errstate(all="ignore"):
+            A, cache = forward(self.net_, state.params, X_val)
+            val_loss = float(cost(self.net_, state.params, cache, Y_val))
+        if not np.isfinite(A).all():
+            return val_loss, math.nan
+        return val_loss, float(self._score_outputs(A, Y_val, w_val))
 
     def _output(self, X) -> np.ndarray:
-        """The network output ``(m, n_out)`` for ``X``, as a fresh writable array."""
-        X = self._input(X)
-        return np.array(forward(self.net_, self.state_.params, X)[0])
+        """The network output ``(m, n_outputs_)`` for ``X``, from ``coefs_`` and ``intercepts_``."""
+        check_is_fitted(self, "coefs_")
+        X = self._validate_X(X, reset=False)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.array(forward(self.net_, self._coef_params(X.dtype), X)[0])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    """``a`` marked read-only (a copy when it is a view of the caller's data), so ``fnn.batches`` need not copy it per epoch."""
+    a = a.copy() if a.base is not None or a.flags.writeable else a
+    a.flags.writeable = False
+    return a
 
 
 class FNNClassifier(ClassifierMixin, _FNNEstimator):
-    """A fully-connected classifier: sigmoid output for two classes, softmax for more.
+    """``MLPClassifier`` on fnn: sigmoid outputs for two classes (one unit) and multilabel, softmax for more.
+
+    ``class_weight``: None, ``"balanced"`` (``n_samples / (n_classes * bincount(y))``, scikit-learn's
+    ``compute_sample_weight``) or ``{class: weight}``, multiplied into ``sample_weight``.
 
     >>> from sklearn.datasets import make_blobs
     >>> X, y = make_blobs(60, centers=3, random_state=0)
-    >>> clf = FNNClassifier(hidden_layer_sizes=(8,), learning_rate=1e-2, random_state=0).fit(X, y)
-    >>> clf.classes_.tolist(), clf.predict_proba(X[:2]).shape, clf.n_iter_, clf.score(X, y) >= 0.85
-    ([0, 1, 2], (2, 3), 200, True)
+    >>> clf = FNNClassifier(hidden_layer_sizes=(8,), learning_rate_init=1e-2, max_iter=300, random_state=0).fit(X, y)
+    >>> clf.classes_.tolist(), clf.predict_proba(X[:2]).shape, clf.out_activation_, clf.score(X, y) >= 0.85
+    ([0, 1, 2], (2, 3), 'softmax', True)
     """
 
-    _target_checks = {}
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001, batch_size="auto",
+                 learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
+                 early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 n_iter_no_change=10, max_fun=15000, class_weight=None, init="auto", dropout=0.0):
+        super().__init__(**{k: v for k, v in locals().items() if k not in ("self", "__class__")})
 
-    def partial_fit(self, X, y, classes=None):
-        """One epoch on ``(X, y)``; the first call takes the labels from ``classes`` (or ``y``)."""
-        return self._train(X, y, 1, hasattr(self, "state_"), False, classes)
+    @available_if(_sgd_solver)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch on ``(X, y)``; the first call needs ``classes`` (all labels), unless ``y`` is multilabel."""
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
-    def _targets(self, y, resume, classes):
-        check_classification_targets(y)
-        if not resume:
-            self.classes_ = np.unique(y if classes is None else classes)
-            if len(self.classes_) < 2:
-                raise ValueError(f"y: expected labels of at least 2 classes, got 1 class {self.classes_[0].item()!r}")
-        unknown = np.setdiff1d(y, self.classes_)
-        if unknown.size:
-            raise ValueError(f"y: expected labels among classes_ {self.classes_.tolist()}, got {unknown[0].item()!r}")
-        n = len(self.classes_)
-        return np.searchsorted(self.classes_, y), (1 if n == 2 else n), ("sigmoid" if n == 2 else "softmax")
+    def _targets(self, X, y, incremental, first, classes):
+        """``X``, the targets ``Y`` (m, n_outputs) from scikit-learn's ``LabelBinarizer``, and the labels."""
+        if incremental:
+            self._first_partial_fit(y, classes)
+        X, y = self._validate_X(X, y, reset=first, multi_output=True)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer().fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            seen = unique_labels(y)
+            if self.warm_start and not incremental and set(seen) != set(self.classes_):
+                raise ValueError("warm_start can only be used where `y` has the same classes as in the previous call to fit."
+                                 f" Previously got {self.classes_}, `y` has {seen}")
+            if len(np.setdiff1d(seen, self.classes_, assume_unique=True)):
+                raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. 'y' has {seen}.")
+        return X, self._label_binarizer.transform(y).astype(X.dtype), y
 
-    def _stratify(self, Y):
-        return Y
+    def _first_partial_fit(self, y, classes) -> None:
+        """scikit-learn's first-call rule: ``classes`` sets ``classes_``, and must not change later."""
+        if getattr(self, "classes_", None) is None:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            self._label_binarizer = LabelBinarizer().fit(y if type_of_target(y).startswith("multilabel") else classes)
+            self.classes_ = self._label_binarizer.classes_
+        elif classes is not None and not np.array_equal(self.classes_, unique_labels(classes)):
+            raise ValueError(f"`classes={classes!r}` is not the same as on last call to partial_fit, was: {self.classes_!r}")
+
+    def _out_activation(self, Y) -> str:
+        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+
+    def _stratified(self) -> bool:
+        return self.n_outputs_ == 1
+
+    def _score_outputs(self, A, Y, w) -> float:
+        labels = self._label_binarizer.inverse_transform(Y[:, 0] if Y.shape[1] == 1 else Y)
+        return accuracy_score(labels, self._labels(A), sample_weight=w)
+
+    def _labels(self, A: np.ndarray) -> np.ndarray:
+        return self._label_binarizer.inverse_transform(A[:, 0] if self.n_outputs_ == 1 else A)
 
     def predict(self, X) -> np.ndarray:
-        """The class of each row of ``X`` (m, n_features): labels from ``classes_``, shape (m,)."""
-        X = self._input(X)
-        return self.classes_[predict(self.net_, self.state_.params, X)]
+        """Labels from ``classes_`` for each row of ``X``: (m,), or (m, n_labels) for multilabel."""
+        return self._labels(self._output(X))
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities ``(m, n_classes)`` in the order of ``classes_``; rows sum to 1."""
+        """``(m, n_classes)``: rows summing to 1 (binary: ``[1 - p, p]``); multilabel: each label's probability."""
         A = self._output(X)
-        return np.hstack([1.0 - A, A]) if A.shape[1] == 1 else A
+        return np.hstack([1.0 - A, A]) if self.n_outputs_ == 1 else A
 
     def predict_log_proba(self, X) -> np.ndarray:
         """``log(predict_proba(X))``."""
@@ -183,33 +560,53 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = False
+        tags.classifier_tags.multi_label = True
         return tags
 
 
 class FNNRegressor(RegressorMixin, _FNNEstimator):
-    """A fully-connected regressor: identity output units, mean squared error.
+    """``MLPRegressor`` on fnn: identity outputs with ``loss="squared_error"`` (half the mean squared
+    error), ``exp`` outputs with ``loss="poisson"`` (half the Poisson deviance, log link).
 
     >>> X = np.linspace(-1, 1, 50).reshape(-1, 1)
-    >>> reg = FNNRegressor(hidden_layer_sizes=(16,), learning_rate=1e-2, epochs=100, random_state=0).fit(X, 2 * X[:, 0])
-    >>> reg.predict(X[:3]).shape, reg.score(X, 2 * X[:, 0]) > 0.9
+    >>> reg = FNNRegressor(hidden_layer_sizes=(16,), solver="lbfgs", random_state=0).fit(X, 2 * X[:, 0])
+    >>> reg.predict(X[:3]).shape, reg.score(X, 2 * X[:, 0]) > 0.99
     ((3,), True)
     """
 
-    _target_checks = {"y_numeric": True, "multi_output": True}
+    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
+                 batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200,
+                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-8, n_iter_no_change=10, max_fun=15000, init="auto", dropout=0.0):
+        super().__init__(**{k: v for k, v in locals().items() if k not in ("self", "__class__")})
 
-    def partial_fit(self, X, y):
+    @available_if(_sgd_solver)
+    def partial_fit(self, X, y, sample_weight=None):
         """One epoch on ``(X, y)``."""
-        return self._train(X, y, 1, hasattr(self, "state_"), False)
+        return self._fit(X, y, sample_weight, incremental=True)
 
-    def _targets(self, y, resume, classes):
-        Y = y.reshape(-1, 1) if y.ndim == 1 else y
-        if resume and Y.shape[1] != self.net_.layers[-1].n_out:
-            raise ValueError(f"y: expected {self.net_.layers[-1].n_out} target columns like the first fit, got {Y.shape[1]}")
-        return Y, Y.shape[1], "identity"
+    def _targets(self, X, y, incremental, first, classes):
+        _choice("loss", self.loss, ("squared_error", "poisson"))
+        X, y = self._validate_X(X, y, reset=first, multi_output=True, y_numeric=True)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and (y < 0).any():
+            raise ValueError(f"y: expected values >= 0 for loss='poisson', got {y[y < 0][0]!r}")
+        Y = (y.reshape(-1, 1) if y.ndim == 1 else y).astype(X.dtype)
+        return X, Y, None
+
+    def _out_activation(self, Y) -> str:
+        return "exp" if self.loss == "poisson" else "identity"
+
+    def _stratified(self) -> bool:
+        return False
+
+    def _score_outputs(self, A, Y, w) -> float:
+        return r2_score(Y[:, 0] if Y.shape[1] == 1 else Y, A[:, 0] if A.shape[1] == 1 else A, sample_weight=w)
 
     def predict(self, X) -> np.ndarray:
-        """Predictions for ``X`` (m, n_features): shape (m,) for one target, (m, n_targets) for several."""
+        """Predictions for ``X`` (m, n_features): (m,) for one target, (m, n_targets) for several."""
         A = self._output(X)
         return A[:, 0] if A.shape[1] == 1 else A
 

@@ -6,7 +6,7 @@ where it exists. With sample weights ``w`` (m,), every ``1/m`` becomes ``1/sum(w
 sample's term is multiplied by ``w_i``: ``weighted_cost = sum_i w_i rows_i / norm(sum(w))``, and
 the output delta is ``(A - Y) * w_i / divisor(sum(w))`` (``weights_factor``). Cross-entropies are computed from ``Z`` (log-sigmoid, log-softmax), so they are
 exact and finite even where ``A`` rounds to 0 or 1. For the pairs in ``fused`` (sigmoid + BCE,
-softmax + CCE) the output gradient is ``dZ = (A - Y) / m`` in one pass.
+softmax + CCE, exp + Poisson) the output gradient is ``dZ = (A - Y) / m`` in one pass.
 """
 from __future__ import annotations
 
@@ -112,6 +112,31 @@ def _sse(Z, A, Y, aux=None, D=None):
     return inner(D, D)
 
 
+def _poisson_terms(Z, A, Y):
+    """``A - Y*Z + Y log Y - Y`` (``0 log 0 = 0``), each entry's half Poisson deviance."""
+    T = np.subtract(A, np.multiply(Y, Z, out=np.empty_like(Z)), out=np.empty_like(Z))
+    T += xlogy(Y, Y)
+    T -= Y
+    return T
+
+
+def _poisson(Z, A, Y, aux=None, D=None):
+    """Half the Poisson deviance with the log link, ``A = exp(Z)``:
+    ``(1/m) sum[A - Y*Z + Y log Y - Y]``, scikit-learn's ``poisson`` loss;
+    ``dJ/dZ = (A - Y)/m``. ``Y >= 0``."""
+    return _poisson_terms(Z, A, Y).sum() / Z.shape[0]
+
+
+def _poisson_rows(Z, A, Y, aux=None, D=None):
+    return row_sum(_poisson_terms(Z, A, Y))
+
+
+def xlogy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``x * log(y)`` with ``0`` where ``x == 0``."""
+    with np.errstate(divide="ignore"):
+        return np.where(x == 0, 0.0, x * np.log(np.where(x == 0, 1.0, y))).astype(x.dtype, copy=False)
+
+
 def _rows(m: int) -> int:
     return m
 
@@ -125,10 +150,11 @@ LOSSES: dict[str, Loss] = {
         Loss("categorical_cross_entropy", _cce, _rows, _cce_rows, _rows, frozenset({"softmax"}), frozenset({"softmax"})),
         Loss("mean_squared_error", _mse, _rows, _squares_rows, lambda m: 2 * m, _NOT_SOFTMAX),
         Loss("sum_of_squares", _sse, lambda m: 0.5, _squares_rows, lambda m: 1, _NOT_SOFTMAX),
+        Loss("poisson", _poisson, _rows, _poisson_rows, _rows, frozenset({"exp"}), frozenset({"exp"})),
     )
 }
 
-DEFAULT_LOSS = {"sigmoid": "binary_cross_entropy", "softmax": "categorical_cross_entropy"}
+DEFAULT_LOSS = {"sigmoid": "binary_cross_entropy", "softmax": "categorical_cross_entropy", "exp": "poisson"}
 
 
 def output_delta_ops(loss: Loss, activation: Activation, Z: np.ndarray, A: np.ndarray, D: np.ndarray, aux=None,

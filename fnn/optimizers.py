@@ -4,7 +4,8 @@ All arithmetic runs on the flat parameter and gradient vectors (an optimizer's `
 ``FlatUpdate``), so an update is a handful of array operations whatever the depth. ``count`` is the number of updates applied; the learning
 rate of an update is ``schedule(count)`` (``k = 0`` first) and Adam's ``t = count + 1``::
 
-    sgd:      p -= lr * g
+    sgd:      p -= lr * g;   with momentum mu > 0 (PyTorch's SGD): v = mu*v + g;  p -= lr * v
+              (nesterov: p -= lr * (g + mu*v), with the new v)
     momentum: v = beta*v + (1-beta)*g;            p -= lr * v
     rmsprop:  s = beta*s + (1-beta)*g^2;          p -= lr * g / (sqrt(s) + eps)
     adam:     m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
@@ -29,6 +30,12 @@ from fnn.stages import flat_pair
 @attrs.frozen(eq=False)
 class SgdState(Refrozen):
     count: int = 0
+
+
+@attrs.frozen(eq=False)
+class SgdMomentumState(Refrozen):
+    count: int
+    velocity: np.ndarray = frozen_array("velocity")
 
 
 @attrs.frozen(eq=False)
@@ -105,15 +112,42 @@ def _average(beta: float, old: np.ndarray, new: np.ndarray, scratch: np.ndarray)
     return readonly(avg)
 
 
-def sgd(learning_rate) -> Optimizer:
-    """Plain gradient descent: ``p -= lr * g``."""
+def sgd(learning_rate, momentum: float = 0.0, nesterov: bool = False) -> Optimizer:
+    """Gradient descent ``p -= lr * g``; with ``momentum`` ``mu > 0``, PyTorch's SGD (no dampening):
+    ``v = mu*v + g; p -= lr*v``, or with ``nesterov`` ``p -= lr*(g + mu*v)`` (the new ``v``).
+
+    ``momentum=0`` keeps the state a ``SgdState(count)`` (and the hyperparameters
+    ``{learning_rate}``), as before momentum existed; ``mu > 0`` keeps ``SgdMomentumState(count, velocity)``.
+
+    >>> opt = sgd(0.1, momentum=0.9); opt.name, dict(opt.hyperparams)["momentum"]
+    ('sgd', 0.9)
+    """
     schedule = as_schedule(learning_rate)
     rate = _rate(schedule)
+    mu = checks.real("momentum", momentum, minimum=0.0)
+    nesterov = checks.flag("nesterov", nesterov)
+    if nesterov and mu == 0:
+        raise ValueError("nesterov: expected False when momentum is 0 (Nesterov needs a momentum > 0), got True")
+    if mu == 0:
 
-    def apply(p, g, state, out=None):
-        return descend(p, g, rate(state.count), out), SgdState(state.count + 1)
+        def apply(p, g, state, out=None):
+            return descend(p, g, rate(state.count), out), SgdState(state.count + 1)
 
-    return _optimizer("sgd", {"learning_rate": schedule}, lambda params: SgdState(0), SgdState, apply)
+        return _optimizer("sgd", {"learning_rate": schedule}, lambda params: SgdState(0), SgdState, apply)
+
+    def apply_momentum(p, g, state, out=None):
+        v = np.multiply(state.velocity, mu, out=empty_like(g))
+        v += g
+        v = readonly(v)
+        if not nesterov:
+            return descend(p, v, rate(state.count), out), SgdMomentumState(state.count + 1, v)
+        step = np.multiply(v, mu, out=empty_like(g))
+        step += g
+        return descend(p, step, rate(state.count), out), SgdMomentumState(state.count + 1, v)
+
+    init = lambda params: SgdMomentumState(0, _zeros(params))  # noqa: E731
+    hyper = {"learning_rate": schedule, "momentum": mu, "nesterov": nesterov}
+    return _optimizer("sgd", hyper, init, SgdMomentumState, apply_momentum)
 
 
 def momentum(learning_rate, beta: float = 0.9) -> Optimizer:

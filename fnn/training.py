@@ -68,12 +68,13 @@ def scan(step: Callable[[TrainState, Any], TrainState], batches: Iterable, state
 
 
 def batches(X: Any, Y: Any, batch_size: int | None = None, epochs: int = 1, seed: int = 0, start_epoch: int = 0,
-            sample_weight: Any = None) -> Iterator[Batch]:
+            sample_weight: Any = None, shuffle: bool = True) -> Iterator[Batch]:
     """Yield read-only ``(X_batch, Y_batch)`` for epochs ``start_epoch .. start_epoch + epochs - 1``;
     ``(X_batch, Y_batch, w_batch)`` when ``sample_weight`` (m,) is given.
 
     ``batch_size=None``: the whole set each epoch, in order. Otherwise epoch ``e`` takes the rows in
-    the order ``default_rng([seed, e]).permutation(m)``, cut into batches; the last may be short.
+    the order ``default_rng([seed, e]).permutation(m)`` (in their own order when ``shuffle=False``),
+    cut into batches; the last may be short.
     The data is checked here, once: a step meets these batches with O(1) checks.
 
     >>> X = np.arange(5.0).reshape(5, 1)
@@ -86,7 +87,8 @@ def batches(X: Any, Y: Any, batch_size: int | None = None, epochs: int = 1, seed
     check_batching(batch_size, epochs, seed, start_epoch)
     w = None if sample_weight is None else freeze_input(checks.weights("sample_weight", sample_weight, X.shape[0], positive_sum=True))
     Y = freeze_input(Y)
-    return _batches(freeze_input(X), Y, w, probability_rows(Y), batch_size, epochs, seed, start_epoch)
+    checks.flag("shuffle", shuffle)
+    return _batches(freeze_input(X), Y, w, probability_rows(Y), batch_size, epochs, seed, start_epoch, shuffle=shuffle)
 
 
 def check_batching(batch_size: Any, epochs: Any, seed: Any, start_epoch: Any) -> None:
@@ -112,7 +114,8 @@ def freeze_input(arr: Any) -> Any:
     return readonly(arr.copy())
 
 
-def _batches(X, Y, w, probabilities: bool, batch_size, epochs, seed, start_epoch, skip: int = 0, dtype=None) -> Iterator[Batch]:
+def _batches(X, Y, w, probabilities: bool, batch_size, epochs, seed, start_epoch, skip: int = 0, dtype=None,
+             shuffle: bool = True) -> Iterator[Batch]:
     """The batches of ``batches`` from checked, frozen ``X``, ``Y`` and weights ``w`` (or None;
     ``probabilities``: whether ``Y``'s rows are), in ``dtype`` when given (cast as they are read),
     leaving out the first ``skip`` batches of the first epoch."""
@@ -123,7 +126,7 @@ def _batches(X, Y, w, probabilities: bool, batch_size, epochs, seed, start_epoch
                 yield checked_batch(_whole(X, dtype), _whole(Y, dtype), w, probabilities)
             skip = 0
             continue
-        order = np.random.default_rng([seed, e]).permutation(m)
+        order = np.random.default_rng([seed, e]).permutation(m) if shuffle else np.arange(m)
         for lo in range(skip * batch_size, m, batch_size):
             idx = order[lo : lo + batch_size]
             yield checked_batch(readonly(_rows(X, idx, dtype)), readonly(_rows(Y, idx, dtype)),

@@ -29,6 +29,8 @@ SCHEDULES = {
 }
 OPTIMIZERS = {
     "sgd": lambda lr: fnn.sgd(lr),
+    "sgd_momentum": lambda lr: fnn.sgd(lr, momentum=0.9),
+    "sgd_nesterov": lambda lr: fnn.sgd(lr, momentum=0.8, nesterov=True),
     "momentum": lambda lr: fnn.momentum(lr, beta=0.8),
     "rmsprop": lambda lr: fnn.rmsprop(lr, beta=0.95, eps=1e-7),
     "adam": lambda lr: fnn.adam(lr, beta1=0.85, beta2=0.99),

@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pytest
 
+import fnn
 from fnn.activations import ACTIVATIONS
 from fnn.losses import LOSSES, output_delta
 
@@ -74,3 +75,21 @@ def test_cross_entropy_from_the_forward_pass_parts_is_the_fresh_one_and_the_form
     cce = LOSSES["categorical_cross_entropy"].cost
     assert cce(Z, A, Y, aux) == cce(Z, A, Y)
     np.testing.assert_allclose(cce(Z, A, Y), -np.sum(Y * np.log(A)) / 9, rtol=1e-13)
+
+
+def test_poisson_matches_scikit_learn_and_its_gradient_checks():
+    from sklearn.neural_network._base import poisson_loss
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(12, 3))
+    Y = rng.poisson(2.0, size=(12, 2)).astype(float)
+    Y[0] = 0.0  # 0 log 0 = 0
+    net = fnn.network([3, 4, 2], hidden="tanh", output="exp", l2=0.3)
+    assert net.loss == "poisson"
+    params = fnn.init_params(net, seed=1)
+    A, cache = fnn.forward(net, params, X)
+    data_term = float(fnn.cost(net, params, cache, Y)) - 0.3 / (2 * 12) * sum(float((p.W**2).sum()) for p in params.layers)
+    assert data_term == pytest.approx(poisson_loss(Y, A), rel=1e-12)
+    assert fnn.gradient_check(net, params, X, Y) < 1e-7
+    net_mse = fnn.network([3, 4, 2], hidden="exp", output="exp", loss="mean_squared_error")
+    assert fnn.gradient_check(net_mse, fnn.init_params(net_mse, seed=2, scale=0.3), X, Y) < 1e-7

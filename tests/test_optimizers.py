@@ -156,3 +156,46 @@ def test_a_flat_update_writes_the_same_bits_into_out(name):
     for a, b in zip(attrs.astuple(fresh_state, recurse=False), attrs.astuple(filled_state, recurse=False)):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(p, P0)  # the params it read stay as they were
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_momentum_matches_torch(nesterov):
+    torch = pytest.importorskip("torch")
+    opt = fnn.sgd(0.1, momentum=0.9, nesterov=nesterov)
+    p = params(P0)
+    state = opt.init(p)
+    w = torch.tensor(P0.copy(), requires_grad=True)
+    ref = torch.optim.SGD([w], lr=0.1, momentum=0.9, nesterov=nesterov)
+    for g in (G1, G2, -G1, 3 * G2):
+        p, state = opt.update(p, grads(g), state)
+        w.grad = torch.tensor(g)
+        ref.step()
+        np.testing.assert_allclose(p.flat, w.detach().numpy(), rtol=1e-15, atol=1e-15)
+    np.testing.assert_allclose(state.velocity, ref.state[w]["momentum_buffer"].numpy(), rtol=1e-15)
+    assert state.count == 4
+
+
+def test_sgd_momentum_formulas_and_zero_momentum_is_plain_sgd():
+    (p1, _), (p2, s2) = two_steps(fnn.sgd(0.1, momentum=0.5))
+    v2 = 0.5 * G1 + G2
+    np.testing.assert_allclose(p2.flat, P0 - 0.1 * G1 - 0.1 * v2, rtol=1e-15)
+    np.testing.assert_allclose(s2.velocity, v2, rtol=1e-15)
+    (q1, t1), (q2, t2) = two_steps(fnn.sgd(0.1, momentum=0.0))
+    (r1, _), (r2, _) = two_steps(fnn.sgd(0.1))
+    assert type(t2).__name__ == "SgdState" and dict(fnn.sgd(0.1, momentum=0).hyperparams).keys() == {"learning_rate"}
+    np.testing.assert_array_equal(q2.flat, r2.flat)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        ({"momentum": -0.1}, ValueError, ["momentum", ">= 0.0", "-0.1"]),
+        ({"momentum": "0.9"}, TypeError, ["momentum", "real number", "str"]),
+        ({"momentum": 0.0, "nesterov": True}, ValueError, ["nesterov", "momentum"]),
+        ({"momentum": 0.9, "nesterov": 1}, TypeError, ["nesterov", "bool", "int"]),
+    ],
+)
+def test_sgd_momentum_bad_arguments(kwargs, error, words):
+    with pytest.raises(error) as info:
+        fnn.sgd(0.1, **kwargs)
+    assert all(w in str(info.value) for w in words)

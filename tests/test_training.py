@@ -80,7 +80,7 @@ def setup(opt, dtype=np.float64, hidden="tanh"):
     return net, params, X, y
 
 
-OPTIMIZERS = [lambda: fnn.sgd(0.1), lambda: fnn.momentum(0.1), lambda: fnn.rmsprop(0.01), lambda: fnn.adam(0.01),
+OPTIMIZERS = [lambda: fnn.sgd(0.1), lambda: fnn.sgd(0.1, momentum=0.9, nesterov=True), lambda: fnn.momentum(0.1), lambda: fnn.rmsprop(0.01), lambda: fnn.adam(0.01),
               lambda: fnn.sgd(fnn.schedules.step_decay(0.2, 0.5, 4))]
 
 
