@@ -32,7 +32,7 @@ from fnn.schedules import SCHEDULES
 
 FORMAT = "fnn-backup"
 FORMAT_VERSION = 1
-HEADER_KEYS = ("format", "format_version", "fingerprint", "dtype", "step", "network", "opt_state")
+HEADER_KEYS = ("format", "format_version", "fingerprint", "progress", "dtype", "step", "network", "opt_state")
 CUSTOM = "custom (taken as given)"
 """How a fingerprint records what it cannot compare: a custom learning-rate function, say."""
 
@@ -119,12 +119,14 @@ def _check_fingerprint(value: Any) -> Fingerprint:
     return value
 
 
-def write_backup(path: Any, net: Network, state: TrainState, fingerprint: Fingerprint) -> None:
-    """Write ``state`` (made by ``state.optimizer``, any optimizer) and ``fingerprint`` to one
-    ``.npz`` at exactly ``path``, atomically: killed at any moment, the old file stays whole, and
-    the temporary file left behind is removed by the next write."""
+def write_backup(path: Any, net: Network, state: TrainState, fingerprint: Fingerprint, progress: dict | None = None) -> None:
+    """Write ``state`` (made by ``state.optimizer``, any optimizer), ``fingerprint`` and ``progress``
+    (JSON values: what the run has recorded so far, see ``fnn.history``) to one ``.npz`` at exactly
+    ``path``, atomically: killed at any moment, the old file stays whole, and the temporary file
+    left behind is removed by the next write."""
     path = file_path(path)
-    header = {"format": FORMAT, "format_version": FORMAT_VERSION, "fingerprint": _check_fingerprint(fingerprint).to_json()}
+    header = {"format": FORMAT, "format_version": FORMAT_VERSION, "fingerprint": _check_fingerprint(fingerprint).to_json(),
+              "progress": progress}
     optimizer = getattr(state, "optimizer", None)
     if isinstance(state, TrainState) and not isinstance(optimizer, Optimizer):
         raise ValueError("state.optimizer: expected the Optimizer that made the state (fnn.init_state records it), got None")
@@ -136,16 +138,21 @@ def read_backup(path: Any, net: Network, optimizer: Optimizer, fingerprint: Fing
     run's) as its optimizer. Raises ``FileNotFoundError`` for a missing file and
     ``CheckpointError`` naming the path and, for a backup of another run, the first field of the
     ``fingerprint`` that differs (the network, batch size, seed, data shapes or optimizer)."""
+    return resume(path, net, optimizer, fingerprint)[0]
+
+
+def resume(path: Any, net: Network, optimizer: Optimizer, fingerprint: Fingerprint) -> tuple[TrainState, dict | None]:
+    """``read_backup``'s state and the ``progress`` written with it."""
     _check_fingerprint(fingerprint)
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer: expected an Optimizer (fnn.sgd, fnn.adam, ...), got {type(optimizer).__name__}")
 
-    def read(npz: Any) -> TrainState:
+    def read(npz: Any) -> tuple[TrainState, dict | None]:
         header = read_header(npz, FORMAT, HEADER_KEYS, FORMAT_VERSION)
         mismatch = fingerprint.mismatch(header["fingerprint"])
         if mismatch is not None:
             raise Invalid(mismatch, "a backup of another run")
-        return decode_state(npz, header, net, optimizer)
+        return decode_state(npz, header, net, optimizer), header["progress"]
 
     return read_archive(path, read)
 
@@ -169,15 +176,16 @@ class Guard:
 
     def __init__(self, path: Any, net: Network, fingerprint: Fingerprint, signals: tuple = (signal.SIGTERM,)):
         self.path, self.net, self.fingerprint = file_path(path), net, _check_fingerprint(fingerprint)
-        self.signals, self.state, self._written, self._previous = tuple(signals), None, None, {}
+        self.signals, self.state, self.progress, self._written, self._previous = tuple(signals), None, None, None, {}
 
-    def completed(self, state: TrainState) -> None:
-        self.state = state
+    def completed(self, state: TrainState, progress: dict | None = None) -> None:
+        """Record ``state`` (and the run's ``progress`` with it) as the last completed one."""
+        self.state, self.progress = state, progress
 
     def save(self) -> None:
         """Write the last completed state (a no-op before the first, or when it is already written)."""
         if self.state is not None and self.state is not self._written:
-            write_backup(self.path, self.net, self.state, self.fingerprint)
+            write_backup(self.path, self.net, self.state, self.fingerprint, self.progress)
             self._written = self.state
 
     def _raise(self, signum, frame) -> None:

@@ -11,7 +11,9 @@ cuts that iterable; a progress bar wraps it. The stages stay pure. Row ``e`` hol
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 from typing import Any, Callable, Iterable, Iterator
 
 import attrs
@@ -20,6 +22,7 @@ from toolz import accumulate
 
 from fnn import checks
 from fnn.labels import accuracy, predict, targets
+from fnn.checkpoint import CheckpointError
 from fnn.records import FitResult, frozen_array, Network, Optimizer, readonly, Refrozen, TrainState
 from fnn.stages import cost, forward
 
@@ -119,22 +122,25 @@ def evaluator(net: Network, validation: Any, dtype: np.dtype) -> Callable[[Train
     return evaluate
 
 
-def epoch_scan(fold_steps: Callable, epoch_batches: Callable[[int], Iterable], epochs: Iterable[int], state: TrainState,
+def epoch_scan(fold_steps: Callable, epoch_batches: Callable[[int], Iterable], epochs: Iterable[int], start: Epoch,
                evaluate: Callable[[TrainState], tuple[float, float]], rate: Callable[[int], float],
-               min_delta: float = 0.0) -> Iterator[Epoch]:
-    """Lazily yield an ``Epoch`` per epoch index in ``epochs``, each ``fold_steps(epoch_batches(e), state)
-    -> (state, step losses)`` (``fnn.engine.Step.fold``)."""
+               min_delta: float = 0.0, carried: tuple = (), interrupted: Callable | None = None) -> Iterator[Epoch]:
+    """Lazily yield an ``Epoch`` per epoch index in ``epochs`` after ``start``, each
+    ``fold_steps(epoch_batches(e), state, interrupted) -> (state, step losses)`` (``fnn.engine.Step.fold``);
+    ``carried``: the losses of the first epoch's steps taken before (a run resumed mid-epoch)."""
 
     def run(prev: Epoch, e: int) -> Epoch:
-        lr = rate(prev.state.step)
-        state, losses = fold_steps(epoch_batches(e), prev.state)
+        before = carried if prev is start else ()
+        lr = rate(prev.state.step - len(before))
+        state, losses = fold_steps(epoch_batches(e), prev.state, interrupted)
+        losses = tuple(before) + tuple(losses)
         val_loss, val_acc = evaluate(state)
         row = (e, float(np.mean(losses)) if losses else math.nan, val_loss, val_acc, lr)
         if val_loss < prev.best_loss - min_delta:
-            return Epoch(state, tuple(losses), row, state, val_loss, e, 0)
-        return Epoch(state, tuple(losses), row, prev.best, prev.best_loss, prev.best_epoch, prev.wait + 1)
+            return Epoch(state, losses, row, state, val_loss, e, 0)
+        return Epoch(state, losses, row, prev.best, prev.best_loss, prev.best_epoch, prev.wait + 1)
 
-    trail = accumulate(run, epochs, Epoch(state, best=state))
+    trail = accumulate(run, epochs, start)
     next(trail)
     return trail
 
@@ -160,24 +166,103 @@ def with_progress(epochs: Iterable[Epoch], total: int) -> Iterator[Epoch]:
             yield item
 
 
+@attrs.frozen
+class Backup:
+    """Where and how often ``fit`` backs its run up (see ``fnn.fit``'s ``backup``): ``path``, the
+    run's ``fingerprint`` (``fnn.backup.fingerprint``), a write every ``every`` epochs, the file
+    kept at the end when ``keep``; ``net`` and ``optimizer`` rebuild the state it holds."""
+
+    path: str
+    net: Network
+    optimizer: Optimizer
+    fingerprint: Any
+    every: int = 1
+    keep: bool = False
+
+    def best_path(self, step: int) -> str:
+        """Early stopping's best state (of step ``step``), beside the backup."""
+        return f"{self.path}.best-{step}"
+
+    def best_paths(self) -> list[str]:
+        directory, base = os.path.split(os.path.abspath(self.path))
+        return [os.path.join(directory, name) for name in os.listdir(directory) if name.startswith(base + ".best-")]
+
+
+def _progress(start: int, rows: list, losses: list, last: Epoch) -> dict:
+    """What a backup records of a run besides its state (JSON values); early stopping's best state
+    is a file of its own (``Backup.best_path(best_step)``), written when it became the best."""
+    return {"start": start, "rows": [list(r) for r in rows], "losses": list(losses), "best_epoch": last.best_epoch,
+            "best_loss": last.best_loss, "best_step": last.best.step if last.best is not None else None, "wait": last.wait}
+
+
+def _forget_other_bests(backup: Backup, last: Epoch | None) -> None:
+    """Remove the best-state files that no backup names any more (all but ``last``'s best, if any)."""
+    keep = backup.best_path(last.best.step) if last is not None and last.best is not None else None
+    for path in backup.best_paths():
+        if path != keep:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+
+
 def fit_by_epoch(optimizer: Optimizer, fold_steps: Callable, epoch_batches: Callable[[int], Iterable], start_epoch: int,
                  epochs: int, state: TrainState, evaluate: Callable, early_stopping: Patience | None,
-                 progress: bool) -> FitResult:
-    """Run ``epochs`` epochs from ``start_epoch``; ``FitResult`` with a ``History``, best state on early stop."""
+                 progress: bool, per_epoch: int = 1, skip: int = 0, backup: Backup | None = None,
+                 keep_history: bool = True) -> FitResult:
+    """Run ``epochs`` epochs from ``start_epoch`` (leaving out its first ``skip`` batches); ``FitResult``
+    with a ``History`` (unless not ``keep_history``), the best state on early stop; with ``backup``,
+    resumed from its file when there is one, and backed up (see ``Backup``)."""
+    from fnn.backup import guard, resume, write_backup
+
     checks.integer("epochs", epochs)
     if early_stopping is not None and not isinstance(early_stopping, Patience):
         raise TypeError(f"early_stopping: expected a fnn.Patience(n) or None, got {type(early_stopping).__name__}")
     min_delta = early_stopping.min_delta if early_stopping is not None else 0.0
-    epoch_range = range(start_epoch, start_epoch + epochs)
-    trail = until_patience(
-        epoch_scan(fold_steps, epoch_batches, epoch_range, state, evaluate, learning_rate_of(optimizer), min_delta), early_stopping
-    )
-    last, rows, losses = Epoch(state, best=state), [], []
-    for last in with_progress(trail, epochs) if progress else trail:  # holds the latest and the best state only
-        rows.append(last.row)
-        losses.extend(last.losses)
+    start, rows, losses, carried = Epoch(state, best=state), [], [], ()
+    run_start, end_epoch = state.step, start_epoch + epochs
+    if backup is not None and os.path.exists(backup.path):
+        state, record = resume(backup.path, backup.net, backup.optimizer, backup.fingerprint)
+        rows, losses = [tuple(r) for r in record["rows"]], record["losses"]
+        if record["start"] != run_start or state.step != run_start + len(losses):
+            raise CheckpointError(backup.path, f"a backup of another run: it started at step {record['start']} "
+                                  f"and reached {state.step}, this run starts at step {run_start}")
+        best = state
+        if early_stopping is not None and record["best_epoch"] is not None and record["best_step"] != state.step:
+            best = resume(backup.best_path(record["best_step"]), backup.net, backup.optimizer, backup.fingerprint)[0]
+        start = Epoch(state, best=best, best_loss=record["best_loss"], best_epoch=record["best_epoch"], wait=record["wait"])
+        position = skip + len(losses)
+        start_epoch, skip = start_epoch + position // per_epoch, position % per_epoch
+        carried = tuple(losses[len(losses) - (len(losses) if not rows else skip):])
+    rate = learning_rate_of(optimizer)
+    done, remaining = list(losses), max(0, end_epoch - start_epoch)
+    with guard(backup.path, backup.net, backup.fingerprint) if backup is not None else contextlib.nullcontext() as g:
+
+        def interrupted(step_state: TrainState, step_losses: list) -> None:
+            if g is not None:
+                g.completed(step_state, _progress(run_start, rows, done + list(step_losses), last))
+
+        trail = until_patience(
+            epoch_scan(fold_steps, lambda e: epoch_batches(e, skip if e == start_epoch else 0), range(start_epoch, end_epoch),
+                       start, evaluate, rate, min_delta, carried, interrupted), early_stopping)
+        last = start
+        if g is not None:
+            g.completed(state, _progress(run_start, rows, done, last))
+        for n, last in enumerate(with_progress(trail, remaining) if progress else trail, 1):
+            rows.append(last.row)
+            done.extend(last.losses[len(carried) if n == 1 else 0:])
+            if g is not None:
+                if early_stopping is not None and last.best is last.state:  # before any backup names it
+                    write_backup(backup.best_path(last.state.step), backup.net, last.state, backup.fingerprint)
+                g.completed(last.state, _progress(run_start, rows, done, last))
+                if n % backup.every == 0:
+                    g.save()
+                    _forget_other_bests(backup, last)
+    if backup is not None:
+        _forget_other_bests(backup, None if not backup.keep else last)
+        if not backup.keep:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(backup.path)
     columns = list(zip(*rows)) or [()] * 5
     stopped = early_stopping is not None and last.wait >= early_stopping.n
-    history = History(*columns, best_epoch=last.best_epoch, stopped_early=stopped)
-    return FitResult(last.best if early_stopping is not None else last.state, np.asarray(losses, dtype=np.float64),
+    history = History(*columns, best_epoch=last.best_epoch, stopped_early=stopped) if keep_history else None
+    return FitResult(last.best if early_stopping is not None else last.state, np.asarray(done, dtype=np.float64),
                      history=history)

@@ -19,7 +19,9 @@ from toolz import accumulate
 from fnn import checks
 from fnn.engine.pool import empty
 from fnn.engine.step import Batch, DivergenceError, Step, checked_batch, immutable
-from fnn.history import evaluator, fit_by_epoch
+from fnn.backup import fingerprint
+from fnn.checkpoint import file_path
+from fnn.history import Backup, evaluator, fit_by_epoch
 from fnn.init import init_params
 from fnn.labels import targets
 from fnn.optimizers import sgd
@@ -183,6 +185,9 @@ def fit(
     progress: bool = False,
     start_epoch: int | None = None,
     sample_weight: Any = None,
+    backup: Any = None,
+    backup_every: int = 1,
+    keep_backup: bool = False,
 ) -> FitResult:
     """Train ``net`` on ``(X, y)``: exactly ``fold(train_step(net, optimizer, seed), batches(...), state)``.
 
@@ -200,6 +205,14 @@ def fit(
     ``validation=(X_val, y_val)``, ``early_stopping=fnn.Patience(n)`` or ``progress=True`` run the
     same steps epoch by epoch and add ``FitResult.history``, a ``fnn.History`` row per epoch;
     early stopping returns the state of the best validation loss (see ``fnn.history``).
+
+    ``backup=path`` makes the run survive interruption: every ``backup_every`` epochs, and on
+    ``KeyboardInterrupt`` or SIGTERM (the last completed step), the state and what the run has
+    recorded are written atomically to ``path`` (``fnn.backup``); when ``path`` exists at the start,
+    the run resumes from it, after checking that it belongs to this run (network, dtype, batch size,
+    seed, data shapes, optimizer: ``CheckpointError`` naming the difference), and ends exactly where
+    the uninterrupted run would, its ``losses`` and ``history`` included. The optimizer comes from
+    the arguments, so any one can be backed up. The file is removed at the end unless ``keep_backup``.
     """
     check_net(net)
     if optimizer is None:
@@ -223,11 +236,15 @@ def fit(
     first, skip = divmod(state.step, per_epoch) if start_epoch is None else (start_epoch, 0)
     step = train_step(net, optimizer, seed)
     X, Y = freeze_input(X), freeze_input(Y)
-    if validation is not None or early_stopping is not None or progress:
-        if early_stopping is not None and validation is None:
-            raise ValueError("validation: expected (X_val, y_val) when early_stopping is given, got None")
+    if early_stopping is not None and validation is None:
+        raise ValueError("validation: expected (X_val, y_val) when early_stopping is given, got None")
+    by_epoch = validation is not None or early_stopping is not None or checks.flag("progress", progress)
+    if by_epoch or backup is not None:
         step.check_state(state)
-        return fit_by_epoch(optimizer, step.fold, lambda e: _batches(X, Y, w, True, batch_size, 1, seed, e, skip if e == first else 0, dtype),
-                            first, epochs, state, evaluator(net, validation, dtype), early_stopping, checks.flag("progress", progress))
+        saved = None if backup is None else Backup(file_path(backup), net, optimizer, fingerprint(net, X, y, optimizer, batch_size, seed, dtype),
+                                                   checks.integer("backup_every", backup_every, minimum=1), checks.flag("keep_backup", keep_backup))
+        return fit_by_epoch(optimizer, step.fold, lambda e, skip: _batches(X, Y, w, True, batch_size, 1, seed, e, skip, dtype),
+                            first, epochs, state, evaluator(net, validation, dtype), early_stopping, progress,
+                            per_epoch, skip, saved, keep_history=by_epoch)
     final, losses = step.fold(_batches(X, Y, w, True, batch_size, epochs, seed, first, skip, dtype), state)
     return FitResult(final, np.asarray(losses, dtype=np.float64))

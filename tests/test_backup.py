@@ -17,7 +17,7 @@ import pytest
 
 import fnn
 import resumable
-from fnn.backup import CUSTOM, Terminated, fingerprint, guard, read_backup, write_backup
+from fnn.backup import CUSTOM, Terminated, fingerprint, guard, read_backup, resume, write_backup
 from fnn.checkpoint import stale_temporaries
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -279,8 +279,10 @@ def start(tmp_path, name, epochs, every=1):
 
 
 def final(tmp_path, name):
+    """The final state and losses a run wrote to ``<name>.out``."""
     net, X_, y_, opt = resumable.problem()
-    return read_backup(tmp_path / f"{name}.out", net, opt, fingerprint(net, X_, y_, opt, resumable.BATCH_SIZE, resumable.SEED))
+    state, record = resume(tmp_path / f"{name}.out", net, opt, fingerprint(net, X_, y_, opt, resumable.BATCH_SIZE, resumable.SEED))
+    return state, record["losses"]
 
 
 def wait_for(proc, word, count):
@@ -293,20 +295,30 @@ def wait_for(proc, word, count):
     return False
 
 
+def saving(directory, base) -> bool:
+    """Whether a save of ``base`` is in progress in ``directory`` (its temporary file exists)."""
+    return any(n.startswith(f".{base}.") and n.endswith(".tmp") for n in os.listdir(directory))
+
+
 def kill_and_restart(tmp_path, kills, epochs, seed):
-    """Run the script with a backup, SIGKILLing it ``kills`` times at random moments (up to 0.4 s from
-    its start, in its k-th save, or just after its k-th epoch, k <= 3) and restarting it; after
-    each kill the backup must read whole. Returns ``(state, kills that left a save's temporary)``."""
+    """Run the script with a backup every epoch, SIGKILLing it ``kills`` times and restarting it:
+    at a random moment while it starts, up to 20 ms after its k-th epoch marker (k <= 4), or as soon
+    as a save's temporary file appears (in the middle of a save; every third kill); after each kill
+    the backup must read whole. Returns ``(final state, losses, kills that left a save's temporary)``."""
     rng = np.random.default_rng(seed)
     backup, mid_save = tmp_path / "killed.backup", 0
-    for _ in range(kills):
+    for n in range(kills):
         proc = start(tmp_path, "killed", epochs)
-        how = rng.integers(3)
-        if how == 0:  # starting, reading the backup, or in its first epoch
-            time.sleep(rng.uniform(0.0, 0.4))
+        if n % 3 == 2:
+            assert wait_for(proc, "epoch", 1)
+            deadline = time.monotonic() + 30
+            while not saving(tmp_path, backup.name):
+                assert proc.poll() is None and time.monotonic() < deadline, "the run ended before it was killed"
+        elif rng.integers(3) == 0:  # starting, reading the backup, or in its first epoch
+            time.sleep(rng.uniform(0.0, 0.6))
         else:
-            wait_for(proc, "saving" if how == 1 else "epoch", int(rng.integers(1, 4)))
-            time.sleep(rng.uniform(0, 0.003) if how == 1 else rng.uniform(0, 0.005))
+            assert wait_for(proc, "epoch", int(rng.integers(1, 5))), "the run ended before it was killed: give it more epochs"
+            time.sleep(rng.uniform(0, 0.02))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         proc.stdout.close(), proc.stderr.close()
@@ -319,46 +331,49 @@ def kill_and_restart(tmp_path, kills, epochs, seed):
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err[-2000:]
     assert sorted(os.listdir(tmp_path)) == ["killed.out"]  # the backup removed, no temporary left
-    return final(tmp_path, "killed"), mid_save
+    return (*final(tmp_path, "killed"), mid_save)
 
 
 def uninterrupted(tmp_path, epochs):
     proc = start(tmp_path, "clean", epochs)
-    assert proc.communicate(timeout=120)[0].splitlines()[-1] == f"done {epochs * 128}"
+    assert proc.communicate(timeout=120)[0].splitlines()[-1] == f"done {epochs * resumable.PER_EPOCH}"
     state = final(tmp_path, "clean")
     os.remove(tmp_path / "clean.out")
     return state
 
 
 def test_a_run_killed_twelve_times_ends_as_an_uninterrupted_one(tmp_path):
-    clean = uninterrupted(tmp_path, 100)
-    state, mid_save = kill_and_restart(tmp_path, kills=12, epochs=100, seed=14)
+    clean, clean_losses = uninterrupted(tmp_path, 40)
+    state, losses, mid_save = kill_and_restart(tmp_path, kills=12, epochs=40, seed=14)
     assert_same_state(state, clean)
+    assert losses == clean_losses and mid_save >= 1
     print(f"kills: 12 survived; {mid_save} of them in a save")
 
 
 @pytest.mark.slow
 def test_a_run_killed_forty_times_ends_as_an_uninterrupted_one(tmp_path):
-    clean = uninterrupted(tmp_path, 400)
-    state, mid_save = kill_and_restart(tmp_path, kills=40, epochs=400, seed=41)
+    clean, clean_losses = uninterrupted(tmp_path, 150)
+    state, losses, mid_save = kill_and_restart(tmp_path, kills=40, epochs=150, seed=41)
     assert_same_state(state, clean)
-    assert mid_save >= 1
+    assert losses == clean_losses and mid_save >= 1
     print(f"kills: 40 survived; {mid_save} of them in a save")
 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGINT, None)])
-def test_a_terminated_run_writes_its_last_epoch_and_resumes(tmp_path, signum, code):
-    """No periodic saves (every 1000 epochs): the backup is the one written on the way out."""
-    clean = uninterrupted(tmp_path, 12)
+def test_a_terminated_run_writes_its_last_step_and_resumes(tmp_path, signum, code):
+    """No periodic saves (every 1000 epochs): the backup is the one written on the way out, mid-epoch."""
+    clean, clean_losses = uninterrupted(tmp_path, 12)
     proc = start(tmp_path, "stopped", 12, every=1000)
-    assert wait_for(proc, "epoch", 4)
+    assert wait_for(proc, "epoch 4", 1)
+    time.sleep(0.002)
     proc.send_signal(signum)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode in ((code,) if code else (-signal.SIGINT, 128 + signal.SIGINT, 1))
     net, X_, y_, opt = resumable.problem()
     step = read_backup(tmp_path / "stopped.backup", net, opt, fingerprint(net, X_, y_, opt, 32, 0)).step
-    printed = 4 + len(out.splitlines())
-    assert step in (128 * printed, 128 * (printed + 1))  # the epochs printed (maybe one more)
+    assert 4 * resumable.PER_EPOCH <= step < 12 * resumable.PER_EPOCH
     done = start(tmp_path, "stopped", 12, every=1000)
-    assert done.communicate(timeout=60)[0].splitlines()[-1] == "done 1536"
-    assert_same_state(final(tmp_path, "stopped"), clean)
+    assert done.communicate(timeout=60)[0].splitlines()[-1] == f"done {12 * resumable.PER_EPOCH}"
+    state, losses = final(tmp_path, "stopped")
+    assert_same_state(state, clean)
+    assert losses == clean_losses

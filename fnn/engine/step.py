@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple
 
 import numpy as np
 
@@ -114,8 +114,13 @@ class Step:
             self.spaces.give(ws)
         return self.record(carry)
 
-    def fold(self, batches: Iterable, state: TrainState) -> tuple[TrainState, list[float]]:
-        """The state after every batch of ``batches`` in order, and each step's loss."""
+    def fold(self, batches: Iterable, state: TrainState,
+             interrupted: Callable[[TrainState, list[float]], None] | None = None) -> tuple[TrainState, list[float]]:
+        """The state after every batch of ``batches`` in order, and each step's loss.
+
+        ``interrupted(state, losses)``, when given, is called with the last completed step's state
+        and the losses so far when an interruption (``KeyboardInterrupt``, ``SystemExit``) cuts the
+        fold short, before it propagates."""
         dtype = self.check_state(state)
         held: dict[int, Workspace] = {}
         carry, losses = Carry(state.params.flat, state.opt_state, state.step, state.loss), []
@@ -129,6 +134,10 @@ class Step:
                         ws = held[key] = self.spaces.take(key[0], dtype, key[1])
                     carry = self.advance(ws, carry, data, None, None if losses else state)
                     losses.append(float(carry.loss))
+        except (KeyboardInterrupt, SystemExit):
+            if interrupted is not None:
+                interrupted(self.record(carry._replace(flat=owned(carry.flat))) if losses else state, losses)
+            raise
         finally:
             for ws in held.values():
                 self.spaces.give(ws)
