@@ -121,11 +121,12 @@ def _batches(X, Y, w, probabilities: bool, batch_size, epochs, seed, start_epoch
     """The batches of ``batches`` from checked, frozen ``X``, ``Y`` and weights ``w`` (or None;
     ``probabilities``: whether ``Y``'s rows are), in ``dtype`` when given (cast as they are read),
     leaving out the first ``skip`` batches of the first epoch."""
-    m = X.shape[0]
+    m, whole = X.shape[0], None
     for e in range(start_epoch, start_epoch + epochs):
-        if batch_size is None:
+        if batch_size is None:  # the same batch every epoch: read (and checked by a step) once
             if not skip:
-                yield checked_batch(_whole(X, dtype), _whole(Y, dtype), w, probabilities)
+                whole = whole or checked_batch(_whole(X, dtype), _whole(Y, dtype), w, probabilities)
+                yield whole
             skip = 0
             continue
         order = np.random.default_rng([seed, e]).permutation(m) if shuffle else np.arange(m)

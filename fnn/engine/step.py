@@ -6,7 +6,6 @@ from typing import Any, Callable, Iterable, NamedTuple
 
 import numpy as np
 
-from fnn.activations import ones
 from fnn.engine.plan import plan
 from fnn.engine.pool import empty_like
 from fnn.engine.workspace import Workspace, Workspaces, decay_rates
@@ -100,7 +99,8 @@ class Step:
         self.plan = plan(net)
         self.flat_update = optimizer.update if isinstance(optimizer.update, FlatUpdate) else None
         self.spaces = Workspaces(self.plan)
-        self.last = None  # (X, Y as given, X, Y as run): the last immutable pair prepared
+        self.last = None  # (batch, its (X, Y, w) as given, as run): the last immutable batch prepared
+        self.dropped = [(l, p) for l, p in enumerate(self.plan.drops) if p]
 
     def __call__(self, state: TrainState, batch: Any) -> TrainState:
         dtype = self.check_state(state)
@@ -128,10 +128,9 @@ class Step:
             with quiet():
                 for batch in batches:
                     data = self.data(batch, dtype)
-                    key = (data[0].shape[0], data[2] is not None)
-                    ws = held.get(key)
+                    ws = held.get((len(data[0]), data[2] is None))
                     if ws is None:
-                        ws = held[key] = self.spaces.take(key[0], dtype, key[1])
+                        ws = held[(len(data[0]), data[2] is None)] = self.spaces.take(len(data[0]), dtype, data[2] is not None)
                     carry = self.advance(ws, carry, data, None, None if losses else state)
                     losses.append(float(carry.loss))
         except (KeyboardInterrupt, SystemExit):
@@ -158,10 +157,12 @@ class Step:
         for a ``Batch`` of the network's widths), cast to ``dtype``, ``Y`` in the workspace's memory order."""
         if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
             raise TypeError(f"batch: expected (X, Y) or (X, Y, sample_weight) such as fnn.batches yields, got {type(batch).__name__}")
-        given = tuple(batch) + (None,) * (3 - len(batch))
         last = self.last
-        if last is not None and all(a is b for a, b in zip(given, last[0])) and last[1][0].dtype == dtype:
-            return last[1]
+        if last is not None and batch is last[0] and last[2][0].dtype == dtype:  # the same batch again (a whole set)
+            return last[2]
+        given = tuple(batch) + (None,) * (3 - len(batch))
+        if last is not None and all(a is b for a, b in zip(given, last[1])) and last[2][0].dtype == dtype:
+            return last[2]
         X, Y, w = given
         net = self.net
         if type(batch) is Batch and X.shape[1] == net.layers[0].n_in and Y.shape == (X.shape[0], net.layers[-1].n_out) \
@@ -174,7 +175,7 @@ class Step:
         if self.plan.order(ready[0].shape[0]) == "F":
             ready = (ready[0], np.asfortranarray(ready[1]), ready[2])  # Y meets the step's column-ordered arrays in their order
         if all(immutable(a) for a in given):
-            self.last = (given, ready)
+            self.last = (batch, given, ready)
         return ready
 
     def advance(self, ws: Workspace, carry: Carry, data: tuple, out: np.ndarray | None, given: TrainState | None) -> Carry:
@@ -185,9 +186,8 @@ class Step:
         X, Y, w = data
         i = ws.slot_of(carry.flat)
         params, prog = ws.slots[i], ws.program(i)
-        for l, p in enumerate(self.plan.drops):
-            if p:
-                dropout_mask((self.seed, carry.step), l, p, ws.M[l].shape, ws.dtype, ws.M[l])
+        for l, p in self.dropped:
+            dropout_mask((self.seed, carry.step), l, p, ws.M[l].shape, ws.dtype, ws.M[l])
         prog.forward(X)
         J = self.cost(ws, prog, Y, w)
         if not math.isfinite(J):
@@ -200,7 +200,7 @@ class Step:
             new_params, opt_state = self.optimizer.update(owning(Params, params.copy(), shapes),
                                                           owning(Grads, ws.grad.copy(), shapes), carry.opt_state)
             new = new_params.flat
-        if not all_finite(new, ones(new.size, new.dtype)):
+        if not all_finite(new, ws.unit):
             raise DivergenceError(carry.step, given or self.record(carry._replace(flat=owned(params))), float(J))
         return Carry(new, opt_state, carry.step + 1, J)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fnn.activations import ones
 from fnn.engine.program import Program, bind
 
 
@@ -43,7 +44,8 @@ class Workspace:
     ``outputs``); ``aux[l]``, the activation's scratch. ``grad``: the flat gradient (zero where
     nothing writes) and ``grads``, its per-layer ``(dW, db, [dW; db])`` views; with ``l2 > 0``,
     ``rates`` (``decay_rates``) and ``decay``, the L2 term's scratch. ``slots``: two params vectors
-    a step reads its params from, each with its ``Program`` (``program(i)``, bound on first use).
+    a step reads its params from, each with its ``Program`` (``program(i)``, bound on first use);
+    ``unit``, ones like them (a finiteness check's dot product).
     ``weighted``: for batches with sample weights, ``factor`` (m,), each sample's share of the
     output delta, and ``mask`` (``weight_mask``), from which each step's ``rates`` are made.
     Per layer with dropout: ``G[l]``, its activation ``g(Z)`` before the dropout mask ``M[l]``
@@ -51,7 +53,7 @@ class Workspace:
     """
 
     __slots__ = ("pl", "m", "dtype", "weighted", "Z", "A", "blocks", "aug", "aux", "dA", "rates", "decay", "grad", "grads",
-                 "slots", "programs", "factor", "mask", "G", "M")
+                 "slots", "programs", "factor", "mask", "G", "M", "unit")
 
     def __init__(self, pl, m: int, dtype: np.dtype, weighted: bool = False):
         self.pl, self.m, self.dtype, self.weighted = pl, m, dtype, weighted
@@ -69,6 +71,7 @@ class Workspace:
         self.grad = np.zeros(pl.n_params, dtype)
         self.grads = pl.views(self.grad)
         self.slots = (np.empty(pl.n_params, dtype), np.empty(pl.n_params, dtype))
+        self.unit = ones(pl.n_params, dtype)
         self.programs: list[Program | None] = [None, None]
 
     def program(self, i: int) -> Program:
