@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from fnn import checks
+from fnn import members
 from fnn.records import Network, Params
 from fnn.stages import backward, check_params, check_targets, cost, forward, as_input
 
@@ -20,7 +21,10 @@ def gradient_check(net: Network, params: Params, X: Any, Y: Any, epsilon: float 
 
     ``g`` is ``backward``; ``g_num[i] = (J(theta + eps e_i) - J(theta - eps e_i)) / (2 eps)``.
     Params, ``X`` and ``Y`` are cast to float64 first, so a float32 network is checked on its math.
+    Stacked params: one value per member, ``(K,)``.
     """
+    if isinstance(params, members.StackedParams):
+        return members.gradient_check(net, params, X, Y, epsilon)
     check_params(net, params)
     epsilon = checks.real("epsilon", epsilon, positive=True)
     params = Params.from_flat(params.flat.astype(np.float64), params.shapes)

@@ -21,6 +21,8 @@ import numpy as np
 from fnn import checks
 from fnn.activations import ACTIVATIONS, ones
 from fnn.losses import LOSSES, output_delta
+from fnn import members
+from fnn.members import StackedParams
 from fnn.records import Cache, Grads, LayerCache, Network, Params, freeze, owning, readonly
 
 
@@ -96,6 +98,8 @@ def forward(net: Network, params: Params, X: Any) -> tuple[np.ndarray, Cache]:
     >>> AL.shape, len(cache.layers)
     ((4, 1), 2)
     """
+    if isinstance(params, StackedParams):  # K members (fnn.members)
+        return members.forward(net, params, X)
     dtype = check_params(net, params)
     A = freeze(as_input(net, X, dtype), "X")
     layers = []
@@ -115,6 +119,8 @@ def l2_term(l2: float, m: int, weights) -> float:
 
 def cost(net: Network, params: Params, cache: Cache, Y: Any) -> np.floating:
     """``J = loss(Z_L, A_L, Y) + l2/(2m) sum ||W||^2`` as a scalar of the params' dtype."""
+    if isinstance(params, StackedParams):  # K members (fnn.members)
+        return members.cost(net, params, cache, Y)
     dtype = check_params(net, params)
     out = check_cache(net, cache).layers[-1]
     Y = check_targets(net, Y, out.A.shape, dtype)
@@ -126,6 +132,8 @@ def cost(net: Network, params: Params, cache: Cache, Y: Any) -> np.floating:
 
 def backward(net: Network, params: Params, cache: Cache, Y: Any) -> Grads:
     """The exact gradient of ``cost``: ``Grads`` with ``dW``, ``db`` shaped like ``W``, ``b``."""
+    if isinstance(params, StackedParams):  # K members (fnn.members)
+        return members.backward(net, params, cache, Y)
     dtype = check_params(net, params)
     layers = check_cache(net, cache).layers
     out = layers[-1]
@@ -148,6 +156,8 @@ def backward(net: Network, params: Params, cache: Cache, Y: Any) -> Grads:
 
 def update(params: Params, grads: Grads, learning_rate: float) -> Params:
     """New ``Params``: ``W - lr * dW``, ``b - lr * db``."""
+    if isinstance(params, StackedParams):  # K members (fnn.members)
+        return members.update(params, grads, learning_rate)
     p, g = flat_pair(params, grads)
     lr = checks.real("learning_rate", learning_rate, minimum=0.0)
     return owning(Params, p - lr * g, params.shapes)

@@ -22,6 +22,7 @@ from fnn.engine.step import Batch, DivergenceError, Step, checked_batch, immutab
 from fnn.history import evaluator, fit_by_epoch
 from fnn.init import init_params
 from fnn.labels import targets
+from fnn.members import StackedParams, StackedState
 from fnn.optimizers import sgd
 from fnn.records import FitResult, Network, Optimizer, Params, TrainState, readonly
 from fnn.stages import check_net, check_params, check_targets, probability_rows
@@ -30,11 +31,13 @@ __all__ = ["DivergenceError", "train_step", "init_state", "fold", "scan", "batch
 
 
 def init_state(params: Params, optimizer: Optimizer) -> TrainState:
-    """``TrainState(params, optimizer.init(params), 0, nan)``."""
+    """``TrainState(params, optimizer.init(params), 0, nan)`` (a ``StackedState`` for stacked params)."""
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer: expected an Optimizer (fnn.sgd, fnn.adam, ...), got {type(optimizer).__name__}")
     if not isinstance(params, Params):
         raise TypeError(f"params: expected a Params, got {type(params).__name__}")
+    if isinstance(params, StackedParams):  # K members: loss (K,), which are alive
+        return StackedState(params, optimizer.init(params), 0, readonly(np.full(params.members, math.nan)), optimizer=optimizer)
     return TrainState(params, optimizer.init(params), 0, math.nan, optimizer=optimizer)
 
 

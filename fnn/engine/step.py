@@ -11,6 +11,8 @@ from fnn.engine.plan import plan
 from fnn.engine.pool import empty_like
 from fnn.engine.workspace import Workspace, Workspaces
 from fnn.optimizers import FlatUpdate
+from fnn.engine.members import stacked_step
+from fnn.members import StackedState, members_of
 from fnn.records import Grads, Network, Optimizer, Params, TrainState, owning
 from fnn.stages import as_input, check_net, check_params, check_targets, l2_term
 
@@ -100,8 +102,11 @@ class Step:
         self.flat_update = optimizer.update if isinstance(optimizer.update, FlatUpdate) else None
         self.spaces = Workspaces(self.plan)
         self.last = None  # (X, Y as given, X, Y as run): the last immutable pair prepared
+        self.per_member = members_of(optimizer)  # K when hyperparameters are per member (stacked states only)
 
     def __call__(self, state: TrainState, batch: Any) -> TrainState:
+        if isinstance(state, StackedState):  # K members: fnn.engine.members
+            return stacked_step(self)(state, batch)
         dtype = self.check_state(state)
         X, Y = self.data(batch, dtype)
         ws = self.spaces.take(X.shape[0], dtype)
@@ -114,7 +119,10 @@ class Step:
         return self.record(carry)
 
     def fold(self, batches: Iterable, state: TrainState) -> tuple[TrainState, list[float]]:
-        """The state after every batch of ``batches`` in order, and each step's loss."""
+        """The state after every batch of ``batches`` in order, and each step's loss (for a stacked
+        state, ``fnn.engine.members``: the losses ``(steps, K)``)."""
+        if isinstance(state, StackedState):
+            return stacked_step(self).fold(batches, state)
         dtype = self.check_state(state)
         held: dict[int, Workspace] = {}
         carry, losses = Carry(state.params.flat, state.opt_state, state.step, state.loss), []
@@ -138,6 +146,8 @@ class Step:
         if not isinstance(state, TrainState):
             raise TypeError(f"state: expected a TrainState (see fnn.init_state), got {type(state).__name__}")
         dtype = check_params(self.net, state.params, "state.params")
+        if isinstance(state, StackedState) or self.per_member is not None:
+            stacked_step(self).check_state(state)
         if self.flat_update is not None:
             self.flat_update.check(state.opt_state)
         return dtype
