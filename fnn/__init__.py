@@ -12,6 +12,7 @@ from fnn.history import History, Patience
 from fnn.init import SCHEMES, init_params
 from fnn.labels import accuracy, predict, targets
 from fnn.losses import LOSSES
+from fnn.members import StackedParams, StackedState, stack, unstack
 from fnn.optimizers import adam, momentum, rmsprop, sgd
 from fnn.records import (
     Cache,
@@ -35,6 +36,7 @@ __all__ = [
     "ACTIVATIONS", "LOSSES", "SCHEMES",
     "Dense", "Network", "LayerParams", "Params", "LayerCache", "Cache", "LayerGrads", "Grads",
     "Optimizer", "TrainState", "FitResult", "network",
+    "StackedParams", "StackedState", "stack", "unstack",
     "init_params", "forward", "cost", "backward", "update",
     "sgd", "momentum", "rmsprop", "adam", "schedules",
     "train_step", "init_state", "fold", "scan", "batches", "fit", "DivergenceError", "History", "Patience",

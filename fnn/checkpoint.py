@@ -3,7 +3,9 @@
 The archive at exactly ``path`` holds::
 
     header           uint8, UTF-8 JSON: format, format_version, dtype, step, network,
-                     optimizer {name, hyperparams}, opt_state {type, ints, arrays}
+                     optimizer {name, hyperparams}, opt_state {type, ints, arrays}; for K stacked members
+                     (fnn.members) also members {count, diverged}, and every array below
+                     has a leading axis of K (per-member hyperparameters are JSON lists)
     layer<i>.W       (n_in, n_out)   layer<i>.b  (n_out,)      in the params' dtype
     loss             ()              the state's loss, in the params' dtype
     opt_state.<f>    each array field ``f`` of the optimizer state (e.g. ``opt_state.mu``)
@@ -27,6 +29,7 @@ import attrs
 import numpy as np
 
 from fnn import checks
+from fnn.members import StackedParams, StackedState
 from fnn.optimizers import OPTIMIZERS
 from fnn.records import Dense, LayerParams, Network, Optimizer, Params, TrainState
 from fnn.schedules import SCHEDULES
@@ -82,7 +85,9 @@ def _number(name: str, value: Any) -> int | float:
 
 
 def _hyperparam(name: str, value: Any) -> Any:
-    """A number, or a schedule record as ``{"schedule": class name, field: number, ...}``."""
+    """A number, a list of numbers (per member), or a schedule record as ``{"schedule": class name, field: number, ...}``."""
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return [_number(f"{name}[{k}]", v) for k, v in enumerate(value.tolist())]
     if type(value) in SCHEDULES.values():
         fields = attrs.asdict(value, recurse=False)
         return {"schedule": type(value).__name__, **{k: _number(f"{name}.{k}", v) for k, v in fields.items()}}
@@ -131,8 +136,9 @@ def _encode(net: Network, state: TrainState) -> dict[str, np.ndarray]:
     dtype = check_params(net, state.params, "state.params")
     step = checks.integer("state.step", state.step)
     loss = checks.numeric("state.loss", state.loss)
-    if loss.shape != ():
-        raise ValueError(f"state.loss: expected a scalar, got shape {loss.shape}")
+    stacked = isinstance(state, StackedState)
+    if loss.shape != ((state.members,) if stacked else ()):
+        raise ValueError(f"state.loss: expected {'one per member' if stacked else 'a scalar'}, got shape {loss.shape}")
     optimizer = _optimizer_json(state.optimizer)
     layout, opt_arrays = _opt_state_layout(state)
     header = {
@@ -144,6 +150,8 @@ def _encode(net: Network, state: TrainState) -> dict[str, np.ndarray]:
         "optimizer": optimizer,
         "opt_state": layout,
     }
+    if stacked:  # K members: every array below has a leading member axis
+        header["members"] = {"count": state.members, "diverged": [int(d) for d in state.diverged]}
     arrays = {"header": np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)}
     for i, layer in enumerate(state.params.layers):
         for name, field in zip(_layer_names(i), ("W", "b")):
@@ -240,7 +248,7 @@ def _header(npz: Any) -> dict:
         raise _Invalid(f"format_version {version} was written by a newer fnn (this one reads up to {FORMAT_VERSION}); upgrade fnn")
     if version < 1:
         raise _Invalid(f"header.format_version: expected 1..{FORMAT_VERSION}, got {version}")
-    _keys(header, HEADER_KEYS, "header")
+    _keys(header, HEADER_KEYS + (("members",) if "members" in header else ()), "header")
     if header["dtype"] not in ("float32", "float64"):
         raise _Invalid(f"header.dtype: expected 'float32' or 'float64', got {header['dtype']!r}")
     if _typed(header["step"], int, "header.step") < 0:
@@ -256,6 +264,10 @@ def _network(spec: Any) -> Network:
 
 
 def _hyperparam_value(value: Any, where: str) -> Any:
+    if isinstance(value, list):  # per member
+        if not value or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            raise _Invalid(f"{where}: expected a non-empty list of numbers, one per member, got {value!r}")
+        return np.array(value, dtype=np.float64)
     if not isinstance(value, dict):
         return value
     name = value.get("schedule")
@@ -327,12 +339,31 @@ def _read(f: Any) -> tuple[Network, TrainState]:
         expected = {"header", "loss", *names, *(f"opt_state.{name}" for name in layout[2])}
         if set(npz.files) != expected:
             raise _Invalid(f"expected the arrays {sorted(expected)}, got {sorted(npz.files)}")
-        shapes = [shape for pair in net.shapes for shape in pair]
+        count, diverged = _members(header.get("members"))
+        lead = () if count is None else (count,)
+        shapes = [lead + shape for pair in net.shapes for shape in pair]
         values = [_array(npz, name, shape, dtype) for name, shape in zip(names, shapes)]
-        params = Params(tuple(LayerParams(W, b) for W, b in zip(values[::2], values[1::2])))
+        if count is None:
+            params = Params(tuple(LayerParams(W, b) for W, b in zip(values[::2], values[1::2])))
+        else:
+            params = StackedParams.from_flat(np.concatenate([v.reshape(count, -1) for v in values], axis=1), net.shapes)
         opt_state = _opt_state(npz, optimizer.init(params), layout)
-        loss = _array(npz, "loss", (), dtype, finite=False)[()]  # nan for a fresh state
-    return net, TrainState(params, opt_state, header["step"], loss, optimizer=optimizer)
+        loss = _array(npz, "loss", lead, dtype, finite=False)  # nan for a fresh state
+    if count is not None:
+        return net, StackedState(params, opt_state, header["step"], loss, optimizer=optimizer, diverged=diverged)
+    return net, TrainState(params, opt_state, header["step"], loss[()], optimizer=optimizer)
+
+
+def _members(spec: Any) -> tuple[int | None, list | None]:
+    """``(K, diverged)`` of a stacked checkpoint's ``members`` header, or ``(None, None)``."""
+    if spec is None:
+        return None, None
+    spec = _keys(spec, ("count", "diverged"), "header.members")
+    count = _typed(spec["count"], int, "header.members.count")
+    diverged = _typed(spec["diverged"], list, "header.members.diverged")
+    if count < 1 or len(diverged) != count or not all(isinstance(d, int) and not isinstance(d, bool) and d >= -1 for d in diverged):
+        raise _Invalid(f"header.members: expected count >= 1 and as many steps >= -1 in diverged, got {spec!r}")
+    return count, diverged
 
 
 def load(path: Any) -> tuple[Network, TrainState]:

@@ -392,3 +392,82 @@ def finite_members(values: np.ndarray) -> np.ndarray:
 
 
 __all__ = ["StackedParams", "StackedGrads", "StackedState", "stack", "unstack", "is_stacked", "members_of"]
+
+
+# --- fit: one member per seed -------------------------------------------------------------------
+
+
+def member_batches(X: np.ndarray, Y: np.ndarray, seeds: list[int], batch_size: int | None, epochs: int,
+                   start_epoch: int, skip: int = 0):
+    """The batches of ``fnn.batches(X, Y, batch_size, epochs, seed=s_k, start_epoch)`` for every member
+    ``k`` at once, as ``MemberBatch``es: the whole set shared (``batch_size=None``, or one seed for
+    all), else each member's rows gathered by its own permutation, ``(K, b, n_in)`` and ``(K, b, n_out)``;
+    the first ``skip`` batches of the first epoch are left out."""
+    from fnn.engine.members import MemberBatch
+    from fnn.engine.pool import empty
+
+    def _rows(A, idx):  # A[idx], idx (b,) or (K, b), as fnn.training._rows gathers
+        return np.take(A, idx, axis=0, out=empty(idx.shape + A.shape[1:], A.dtype), mode="clip")
+
+    m, shared = X.shape[0], len(set(seeds)) == 1
+    for e in range(start_epoch, start_epoch + epochs):
+        if batch_size is None:
+            if not skip:
+                yield MemberBatch((X, Y))
+            skip = 0
+            continue
+        if shared:
+            orders = np.random.default_rng([seeds[0], e]).permutation(m)[None]
+        else:
+            orders = np.stack([np.random.default_rng([s, e]).permutation(m) for s in seeds])
+        for lo in range(skip * batch_size, m, batch_size):
+            idx = orders[:, lo : lo + batch_size]
+            idx = idx[0] if shared else idx
+            yield MemberBatch((readonly(_rows(X, idx)), readonly(_rows(Y, idx))))
+        skip = 0
+
+
+def fit(net, X, y, optimizer, epochs, batch_size, seed, params, init, state, validation, early_stopping, progress,
+        start_epoch) -> FitResult:
+    """``fnn.fit`` for ``K`` members (``seed=[s_0, ...]``, stacked ``params`` or a ``StackedState``): member
+    ``k`` starts from ``init_params(net, seed=s_k)`` and follows ``fnn.fit(..., seed=s_k)``'s batches (one
+    int seed: the same batches for every member). Returns a ``FitResult`` whose ``losses`` are ``(steps, K)``."""
+    from fnn.init import init_params
+    from fnn.labels import targets
+    from fnn.optimizers import sgd
+    from fnn.stages import check_params, check_targets
+    from fnn.training import batches_per_epoch, check_batching, freeze_input, init_state, train_step
+
+    for name, value in (("validation", validation), ("early_stopping", early_stopping)):
+        if value is not None:
+            raise ValueError(f"{name}: expected None for stacked members (not supported), got {type(value).__name__}")
+    if checks.flag("progress", progress):
+        raise ValueError("progress: expected False for stacked members (not supported), got True")
+    if state is not None:
+        if params is not None:
+            raise ValueError("params: expected None when a state is given (the state holds the params), got a Params")
+        if not isinstance(state, StackedState):
+            raise TypeError(f"state: expected a StackedState for member seeds, got {type(state).__name__}")
+    K = state.members if state is not None else params.members if isinstance(params, StackedParams) else None
+    seeds = check_seeds(seed) if is_seeds(seed) else [checks.integer("seed", seed)] * (K or 1)
+    if K is not None and len(seeds) != K:
+        raise ValueError(f"seed: expected {K} seeds, one per member of the given {'state' if state is not None else 'params'}, got {len(seeds)}")
+    if optimizer is None:
+        optimizer = state.optimizer if state is not None and state.optimizer is not None else sgd(0.01)
+    if state is None and params is None:
+        params = init_params(net, seed=seeds, scheme=init)
+    given = state.params if state is not None else params
+    if not isinstance(given, StackedParams):
+        raise TypeError(f"params: expected StackedParams for member seeds, got {type(given).__name__}")
+    dtype = check_params(net, given, "state.params" if state is not None else "params")
+    X = checks.matrix("X", X, net.layers[0].n_in, " (one row per sample, n_in columns for the first layer)", dtype)
+    Y = targets(net, y)
+    Y = check_targets(net, Y, Y.shape, dtype, "y")
+    checks.same_rows(("X", "y"), X, Y)
+    state = init_state(params, optimizer) if state is None else state
+    check_batching(batch_size, epochs, 0, 0 if start_epoch is None else start_epoch)
+    per_epoch = batches_per_epoch(X.shape[0], batch_size)
+    first, skip = divmod(state.step, per_epoch) if start_epoch is None else (start_epoch, 0)
+    step = train_step(net, optimizer)
+    final, losses = step.fold(member_batches(freeze_input(X), freeze_input(Y), seeds, batch_size, epochs, first, skip), state)
+    return FitResult(final, losses)

@@ -22,7 +22,8 @@ from fnn.engine.step import Batch, DivergenceError, Step, checked_batch, immutab
 from fnn.history import evaluator, fit_by_epoch
 from fnn.init import init_params
 from fnn.labels import targets
-from fnn.members import StackedParams, StackedState
+from fnn import members
+from fnn.members import StackedParams, StackedState, is_seeds
 from fnn.optimizers import sgd
 from fnn.records import FitResult, Network, Optimizer, Params, TrainState, readonly
 from fnn.stages import check_net, check_params, check_targets, probability_rows
@@ -157,11 +158,17 @@ def fit(
     epoch instead and nothing is left out, say for data of another size).
     Returns ``FitResult(state, losses)`` with one loss per step.
 
+    ``seed=[s_0, ..., s_{K-1}]`` (or stacked ``params``, or a ``StackedState``) trains ``K`` members in one
+    stacked fold, member ``k`` as ``fit(..., seed=s_k)`` would: ``losses`` ``(steps, K)`` (``fnn.members.fit``).
+
     ``validation=(X_val, y_val)``, ``early_stopping=fnn.Patience(n)`` or ``progress=True`` run the
     same steps epoch by epoch and add ``FitResult.history``, a ``fnn.History`` row per epoch;
     early stopping returns the state of the best validation loss (see ``fnn.history``).
     """
     check_net(net)
+    if is_seeds(seed) or isinstance(state, StackedState) or isinstance(params, StackedParams):  # K members
+        return members.fit(net, X, y, optimizer, epochs, batch_size, seed, params, init, state, validation,
+                           early_stopping, progress, start_epoch)
     if optimizer is None:
         optimizer = state.optimizer if isinstance(state, TrainState) and state.optimizer is not None else sgd(0.01)
     if state is not None:
