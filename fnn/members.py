@@ -166,14 +166,21 @@ def _stack_optimizer(optimizers: list) -> Optimizer | None:
         raise ValueError(f"items: expected states of one built-in optimizer, got {[getattr(o, 'name', None) for o in optimizers]}")
     hyper = {}
     for key, value in first.hyperparams:
-        values = [dict(o.hyperparams)[key] for o in optimizers]
-        if all(_same(v, value) for v in values):
+        values = [_number(dict(o.hyperparams)[key]) for o in optimizers]
+        if all(_same(v, values[0]) for v in values):
             hyper[key] = value
         elif all(isinstance(v, (int, float)) for v in values):
             hyper[key] = np.array(values, dtype=np.float64)
         else:
             raise ValueError(f"items: expected equal {key!r} or plain numbers per member, got {values!r}")
     return OPTIMIZERS[first.name](**hyper)
+
+
+def _number(value: Any) -> Any:
+    """A constant learning-rate schedule's rate; any other value as it is."""
+    from fnn.schedules import constant
+
+    return value.lr if type(value) is constant else value
 
 
 def _same(a: Any, b: Any) -> bool:
