@@ -87,3 +87,15 @@ def test_script_on_a_two_process_cluster(tmp_path):
     assert remote == local and len(local) == 8
     assert (tmp_path / "dask" / "sweep.csv").read_text() == (tmp_path / "local" / "sweep.csv").read_text()
     assert (tmp_path / "dask" / "sweep.png").stat().st_size > 0
+
+
+def test_member_tasks_equal_one_task_per_config():
+    tasks = script.member_tasks(CONFIGS)
+    assert [len(t) for t in tasks] == [4, 4] and {c["hidden"] for c in tasks[1]} == {4}
+    members = script.run(CONFIGS, None)
+    alone = [script.train(c) for c in CONFIGS]
+    assert [{k: r[k] for k in ("hidden", "learning_rate", "seed")} for r in members] == \
+           [{k: r[k] for k in ("hidden", "learning_rate", "seed")} for r in alone]
+    for a, b in zip(members, alone):
+        assert a["train_accuracy"] == b["train_accuracy"] and a["test_accuracy"] == b["test_accuracy"]
+        assert a["final_loss"] == pytest.approx(b["final_loss"], rel=1e-10)
