@@ -32,6 +32,7 @@ from fnn import checks
 from fnn.activations import NARROW, _clip, consts, log_sigmoid_pair, ones, row_max_ops, row_sum_ops, run, scalar
 from fnn.engine.plan import plan
 from fnn.engine.pool import empty_like
+from fnn.engine.workspace import Workspace
 from fnn.members import StackedGrads, StackedParams, StackedState, finite_members, members_of
 from fnn.optimizers import FlatUpdate
 from fnn.records import Network, Optimizer, owning, readonly
@@ -159,12 +160,7 @@ class MembersSpace:
             out.append((Wb[:, :-1], Wb[:, -1], per, Wb))
         return out
 
-    def slot_of(self, flat: np.ndarray) -> int:
-        if flat is self.slots[1]:
-            return 1
-        if flat is not self.slots[0]:
-            np.copyto(self.slots[0], flat)
-        return 0
+    slot_of = Workspace.slot_of  # the slot holding flat (0 or 1), else flat copied into slot 0
 
 
 def _forward(ws: MembersSpace, views, X: np.ndarray) -> None:
