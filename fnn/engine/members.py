@@ -61,25 +61,25 @@ class Carry(NamedTuple):
     diverged: np.ndarray
 
 
-def _costs_bce(Z, A, Y, aux, D, K):
+def _costs_bce(Z, A, Y, aux, D, ws):
     T = log_sigmoid_pair(Z)
-    T -= np.multiply(Y, Z, out=np.empty_like(Z))
-    return _member_sums(T, K) / Z.shape[1]
+    T -= np.multiply(Y, Z, out=ws.scratch)
+    return _member_sums(T, ws.K) / ws.m
 
 
-def _costs_cce(Z, A, Y, aux, D, K):
+def _costs_cce(Z, A, Y, aux, D, ws):
     S, s = aux  # (K*m, n), (K*m,): softmax_parts of the forward pass
-    logs = np.log(s.reshape(K, -1))
-    T = np.multiply(S.reshape(Z.shape), Y)
-    return (np.dot(logs, ones(logs.shape[1], logs.dtype)) - _member_sums(T, K)) / Z.shape[1]
+    logs = np.log(s.reshape(ws.K, ws.m), out=ws.rows)
+    T = np.multiply(S.reshape(Z.shape), Y, out=ws.scratch)
+    return (np.dot(logs, ws.ones) - _member_sums(T, ws.K)) / ws.m
 
 
-def _costs_sse(Z, A, Y, aux, D, K):
-    return _member_sums(np.multiply(D, D), K)
+def _costs_sse(Z, A, Y, aux, D, ws):
+    return _member_sums(np.multiply(D, D, out=ws.scratch), ws.K)
 
 
-def _costs_mse(Z, A, Y, aux, D, K):
-    return _costs_sse(Z, A, Y, aux, D, K) / (2 * Z.shape[1])
+def _costs_mse(Z, A, Y, aux, D, ws):
+    return _costs_sse(Z, A, Y, aux, D, ws) / (2 * ws.m)
 
 
 def _member_sums(T: np.ndarray, K: int) -> np.ndarray:
@@ -90,8 +90,8 @@ def _member_sums(T: np.ndarray, K: int) -> np.ndarray:
 
 COSTS = {"binary_cross_entropy": _costs_bce, "categorical_cross_entropy": _costs_cce,
          "sum_of_squares": _costs_sse, "mean_squared_error": _costs_mse}
-"""Per loss: ``(Z, A, Y, aux, D, K) -> (K,)``, each member's data term of ``fnn.losses`` (``Z``, ``A``,
-``D = A - Y`` ``(K, m, n)``; ``Y`` shared ``(m, n)`` or ``(K, m, n)``)."""
+"""Per loss: ``(Z, A, Y, aux, D, ws) -> (K,)``, each member's data term of ``fnn.losses`` (``Z``, ``A``,
+``D = A - Y`` ``(K, m, n)``; ``Y`` shared ``(m, n)`` or ``(K, m, n)``), in ``ws``'s scratch arrays."""
 
 
 def activation_ops(act, Z: np.ndarray, out: np.ndarray, aux) -> list:
@@ -140,6 +140,8 @@ class MembersSpace:
         self.slots = (np.empty((K, pl.n_params), dtype), np.empty((K, pl.n_params), dtype))
         self.slot_views = [self.views(s) for s in self.slots]
         self.ones = ones(m, dtype)
+        self.WT = [np.empty((K, w[1], w[0]), dtype) for w, _ in pl.shapes]  # each W.T, for "stacked" products
+        self.scratch, self.rows = np.empty((K, m, widths[-1]), dtype), np.empty((K, m), dtype)  # the cost's
         self.unit = ones(K * pl.n_params, dtype)
         if pl.l2:
             self.rates = np.zeros(pl.n_params, dtype)
@@ -216,8 +218,10 @@ def _backward(ws: MembersSpace, views, X: np.ndarray, flat: np.ndarray) -> None:
             if kind == "blas":
                 for k in range(K):
                     np.dot(dZ[k], per[k].T, out=dA[k])
-            else:
-                np.matmul(dZ, W.transpose(0, 2, 1), out=dA)
+            else:  # matmul reads a contiguous W.T ~3x faster than the transposed view (W2's shapes)
+                WT = ws.WT[l]
+                np.copyto(WT, W.transpose(0, 2, 1))
+                np.matmul(dZ, WT, out=dA)
             run(ws.vjp_ops[l - 1])
     if pl.l2:
         np.multiply(flat, ws.rates, out=ws.decay)
@@ -357,7 +361,7 @@ class MembersStep:
         """Each member's cost ``(K,)``; leaves ``A - Y`` in ``ws.dA[-1]``."""
         pl, Z, A, D = self.plan, ws.Z[-1], ws.A[-1], ws.dA[-1]
         np.subtract(A, Y, out=D)
-        J = COSTS[pl.loss.name](Z, A, Y, ws.aux[-1], D, ws.K)
+        J = COSTS[pl.loss.name](Z, A, Y, ws.aux[-1], D, ws)
         if pl.l2:
             J += pl.l2 / (2 * ws.m) * np.dot(np.multiply(flat, flat), ws.wmask)
         return J.astype(ws.dtype, copy=False)
