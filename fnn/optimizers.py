@@ -9,6 +9,10 @@ rate of an update is ``schedule(count)`` (``k = 0`` first) and Adam's ``t = coun
     rmsprop:  s = beta*s + (1-beta)*g^2;          p -= lr * g / (sqrt(s) + eps)
     adam:     m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
               p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
+
+For stacked members (``fnn.members``) the same updates run on ``(K, n_params)`` vectors; a
+hyperparameter may then be per member, a 1-D array of ``K`` numbers (``adam(np.array([1e-3, 1e-2]))``),
+applied to member ``k``'s row as its ``(K, 1)`` column broadcasts. A number keeps the single path.
 """
 from __future__ import annotations
 

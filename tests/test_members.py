@@ -279,3 +279,23 @@ def test_what_stacked_members_do_not_support_is_refused():
         fnn.fit(net, X, y, seed=[0, 1], progress=True)
     with pytest.raises(ValueError, match="seed: expected one int"):
         fnn.fit(net, X, y, seed=[])
+
+
+def test_one_seed_for_stacked_params_gives_every_member_the_same_batches():
+    net = small_net("binary_cross_entropy", True, 0.0)
+    X, y = data(3, 2, "binary_cross_entropy")
+    params = fnn.init_params(net, seed=SEEDS)
+    stacked = fnn.fit(net, X, y, fnn.momentum(0.1), epochs=4, batch_size=8, seed=5, params=params)
+    for k, p in enumerate(unstack(params)):
+        single = fnn.fit(net, X, y, fnn.momentum(0.1), epochs=4, batch_size=8, seed=5, params=p)
+        assert rel(stacked.state.params.flat[k], single.state.params.flat) <= 1e-10
+
+
+def test_the_benchmark_times_members_against_single_fits(capsys):
+    from tests.test_benchmark import load_benchmark
+
+    bench = load_benchmark()
+    rows = bench.main(["--members", "--quick"])
+    assert [r["workload"] for r in rows] == ["W5", "W2", "W3"]
+    assert all(r["member_step_us"] > 0 and r["single_step_us"] > 0 and r["diff"] <= 1e-8 for r in rows)
+    assert "| W3 | 4 |" in capsys.readouterr().out
