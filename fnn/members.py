@@ -271,7 +271,7 @@ def unstack(x: Any) -> list:
 # --- the stacked stages: member k is the plain stage on member k -----------------------------
 
 
-def per_member(name: str, value: Any, K: int, trailing: int) -> list:
+def member_arrays(name: str, value: Any, K: int, trailing: int) -> list:
     """``value`` split into ``K`` members: shared (``trailing`` dims, the same for each) or per member
     (a leading axis of ``K``)."""
     arr = checks.numeric(name, value)
@@ -300,7 +300,7 @@ def forward(net, params: StackedParams, X: Any):
     from fnn.stages import forward as single
 
     members = _members(net, params)
-    runs = [single(net, p, x) for p, x in zip(members, per_member("X", X, len(members), 2))]
+    runs = [single(net, p, x) for p, x in zip(members, member_arrays("X", X, len(members), 2))]
     layers = tuple(LayerCache(*(_stack_arrays([getattr(c.layers[l], f) for _, c in runs]) for f in ("A_prev", "Z", "A")))
                    for l in range(len(net.layers)))
     return _stack_arrays([A for A, _ in runs]), Cache(layers)
@@ -323,7 +323,7 @@ def cost(net, params: StackedParams, cache: Any, Y: Any) -> np.ndarray:
 
     members = _members(net, params)
     K = len(members)
-    Js = [single(net, p, c, y) for p, c, y in zip(members, _member_caches(net, cache, K), per_member("Y", Y, K, 2))]
+    Js = [single(net, p, c, y) for p, c, y in zip(members, _member_caches(net, cache, K), member_arrays("Y", Y, K, 2))]
     return readonly(np.array(Js, dtype=params.dtype))
 
 
@@ -333,7 +333,7 @@ def backward(net, params: StackedParams, cache: Any, Y: Any) -> StackedGrads:
 
     members = _members(net, params)
     K = len(members)
-    grads = [single(net, p, c, y) for p, c, y in zip(members, _member_caches(net, cache, K), per_member("Y", Y, K, 2))]
+    grads = [single(net, p, c, y) for p, c, y in zip(members, _member_caches(net, cache, K), member_arrays("Y", Y, K, 2))]
     return owning(StackedGrads, np.stack([g.flat for g in grads]), params.shapes)
 
 
@@ -362,7 +362,7 @@ def predict(net, params: StackedParams, X: Any) -> np.ndarray:
     from fnn.labels import predict as single
 
     members = _members(net, params)
-    return _stack_arrays([single(net, p, x) for p, x in zip(members, per_member("X", X, len(members), 2))])
+    return _stack_arrays([single(net, p, x) for p, x in zip(members, member_arrays("X", X, len(members), 2))])
 
 
 def gradient_check(net, params: StackedParams, X: Any, Y: Any, epsilon: float = 1e-7) -> np.ndarray:
@@ -372,7 +372,7 @@ def gradient_check(net, params: StackedParams, X: Any, Y: Any, epsilon: float = 
     members = _members(net, params)
     K = len(members)
     return np.array([single(net, p, x, y, epsilon) for p, x, y in
-                     zip(members, per_member("X", X, K, 2), per_member("Y", Y, K, 2))])
+                     zip(members, member_arrays("X", X, K, 2), member_arrays("Y", Y, K, 2))])
 
 
 def check_seeds(seed: Any) -> list[int]:
@@ -434,7 +434,7 @@ def member_batches(X: np.ndarray, Y: np.ndarray, seeds: list[int], batch_size: i
         skip = 0
 
 
-def fit(net, X, y, optimizer, epochs, batch_size, seed, params, init, state, validation, early_stopping, progress,
+def fit(net, X, y, *, optimizer, epochs, batch_size, seed, params, init, state, validation, early_stopping, progress,
         start_epoch) -> FitResult:
     """``fnn.fit`` for ``K`` members (``seed=[s_0, ...]``, stacked ``params`` or a ``StackedState``): member
     ``k`` starts from ``init_params(net, seed=s_k)`` and follows ``fnn.fit(..., seed=s_k)``'s batches (one

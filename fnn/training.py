@@ -167,8 +167,9 @@ def fit(
     """
     check_net(net)
     if is_seeds(seed) or isinstance(state, StackedState) or isinstance(params, StackedParams):  # K members
-        return members.fit(net, X, y, optimizer, epochs, batch_size, seed, params, init, state, validation,
-                           early_stopping, progress, start_epoch)
+        return members.fit(net, X, y, optimizer=optimizer, epochs=epochs, batch_size=batch_size, seed=seed, params=params,
+                           init=init, state=state, validation=validation, early_stopping=early_stopping,
+                           progress=progress, start_epoch=start_epoch)
     if optimizer is None:
         optimizer = state.optimizer if isinstance(state, TrainState) and state.optimizer is not None else sgd(0.01)
     if state is not None:

@@ -299,3 +299,17 @@ def test_the_benchmark_times_members_against_single_fits(capsys):
     assert [r["workload"] for r in rows] == ["W5", "W2", "W3"]
     assert all(r["member_step_us"] > 0 and r["single_step_us"] > 0 and r["diff"] <= 1e-8 for r in rows)
     assert "| W3 | 4 |" in capsys.readouterr().out
+
+
+def test_stacked_records_pickle_and_copy_back_frozen():
+    import copy
+    import pickle
+
+    net = fnn.network([2, 3, 1])
+    X, y = data(2, 1, "binary_cross_entropy")
+    state = fnn.fit(net, X, y, fnn.adam(np.array([0.01, 0.02])), epochs=3, seed=[0, 1]).state
+    for back in (pickle.loads(pickle.dumps(state)), copy.deepcopy(state)):
+        assert isinstance(back, StackedState) and isinstance(back.params, StackedParams)
+        np.testing.assert_array_equal(back.params.flat, state.params.flat)
+        np.testing.assert_array_equal(back.diverged, state.diverged)
+        assert not back.params.flat.flags.writeable and not back.opt_state.mu.flags.writeable
