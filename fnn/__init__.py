@@ -13,6 +13,7 @@ from fnn.init import SCHEMES, init_params
 from fnn.labels import accuracy, predict, targets
 from fnn.lbfgs import LbfgsState, fit_lbfgs
 from fnn.losses import LOSSES
+from fnn.members import StackedParams, StackedState, stack, unstack
 from fnn.optimizers import adam, momentum, rmsprop, sgd
 from fnn.records import (
     Cache,
@@ -36,6 +37,7 @@ __all__ = [
     "ACTIVATIONS", "LOSSES", "SCHEMES",
     "Dense", "Network", "LayerParams", "Params", "LayerCache", "Cache", "LayerGrads", "Grads",
     "Optimizer", "TrainState", "FitResult", "network",
+    "StackedParams", "StackedState", "stack", "unstack",
     "init_params", "forward", "cost", "backward", "update",
     "sgd", "momentum", "rmsprop", "adam", "schedules",
     "train_step", "init_state", "fold", "scan", "batches", "fit", "fit_lbfgs", "LbfgsState", "DivergenceError", "History", "Patience",

@@ -3,7 +3,9 @@
 The archive at exactly ``path`` holds::
 
     header           uint8, UTF-8 JSON: format, format_version, dtype, step, network,
-                     optimizer {name, hyperparams}, opt_state {type, ints, arrays}
+                     optimizer {name, hyperparams}, opt_state {type, ints, arrays}; for K stacked members
+                     (fnn.members) also members {count, diverged}, and every array below
+                     has a leading axis of K (per-member hyperparameters are JSON lists)
     layer<i>.W       (n_in, n_out)   layer<i>.b  (n_out,)      in the params' dtype
     loss             ()              the state's loss, in the params' dtype
     opt_state.<f>    each array field ``f`` of the optimizer state (e.g. ``opt_state.mu``)
@@ -28,6 +30,7 @@ import attrs
 import numpy as np
 
 from fnn import checks
+from fnn.members import StackedParams, StackedState
 from fnn.optimizers import OPTIMIZERS
 from fnn.records import Dense, LayerParams, Network, Optimizer, Params, TrainState
 from fnn.schedules import SCHEDULES
@@ -89,9 +92,12 @@ def _number(name: str, value: Any) -> int | float:
 
 
 def _hyperparam(name: str, value: Any) -> Any:
-    """A number, a bool (``sgd``'s ``nesterov``), or a schedule record as ``{"schedule": class name, field: number, ...}``."""
+    """A number, a bool (``sgd``'s ``nesterov``), a list of numbers (per member), or a schedule record
+    as ``{"schedule": class name, field: number, ...}``."""
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return [_number(f"{name}[{k}]", v) for k, v in enumerate(value.tolist())]
     if type(value) in SCHEDULES.values():
         fields = attrs.asdict(value, recurse=False)
         return {"schedule": type(value).__name__, **{k: _number(f"{name}.{k}", v) for k, v in fields.items()}}
@@ -155,11 +161,14 @@ def encode_state(net: Network, state: TrainState, optimizer: Optimizer, header: 
     dtype = check_params(net, state.params, "state.params")
     step = checks.integer("state.step", state.step)
     loss = checks.numeric("state.loss", state.loss)
-    if loss.shape != ():
-        raise ValueError(f"state.loss: expected a scalar, got shape {loss.shape}")
+    stacked = isinstance(state, StackedState)
+    if loss.shape != ((state.members,) if stacked else ()):
+        raise ValueError(f"state.loss: expected {'one per member' if stacked else 'a scalar'}, got shape {loss.shape}")
     header = {**header, **more()}
     layout, opt_arrays = _opt_state_layout(state, optimizer)
     header.update(dtype=dtype.name, step=step, network=network_json(net), opt_state=layout)
+    if stacked:  # K members: every array below has a leading member axis
+        header["members"] = {"count": state.members, "diverged": [int(d) for d in state.diverged]}
     arrays = {"header": np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)}
     for i, layer in enumerate(state.params.layers):
         for name, field in zip(_layer_names(i), ("W", "b")):
@@ -293,7 +302,7 @@ def read_header(npz: Any, fmt: str = FORMAT, keys: tuple = HEADER_KEYS, version_
         raise Invalid(f"format_version {version} was written by a newer fnn (this one reads up to {version_max}); upgrade fnn")
     if version < 1:
         raise Invalid(f"header.format_version: expected 1..{version_max}, got {version}")
-    _keys(header, keys, "header")
+    _keys(header, tuple(keys) + (("members",) if "members" in header else ()), "header")
     if header["dtype"] not in ("float32", "float64"):
         raise Invalid(f"header.dtype: expected 'float32' or 'float64', got {header['dtype']!r}")
     if _typed(header["step"], int, "header.step") < 0:
@@ -311,6 +320,10 @@ def _network(spec: Any) -> Network:
 
 
 def _hyperparam_value(value: Any, where: str) -> Any:
+    if isinstance(value, list):  # per member
+        if not value or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            raise _Invalid(f"{where}: expected a non-empty list of numbers, one per member, got {value!r}")
+        return np.array(value, dtype=np.float64)
     if not isinstance(value, dict):
         return value
     name = value.get("schedule")
@@ -367,20 +380,39 @@ def _opt_state(npz: Any, template: Any, layout: tuple[str, dict, list]) -> Any:
 
 
 def decode_state(npz: Any, header: dict, net: Network, optimizer: Optimizer) -> TrainState:
-    """The ``TrainState`` that ``encode_state`` wrote for ``net``, its optimizer state shaped like
-    ``optimizer.init``'s, checked array by array."""
+    """The ``TrainState`` (a ``StackedState`` for K members) that ``encode_state`` wrote for ``net``,
+    its optimizer state shaped like ``optimizer.init``'s, checked array by array."""
     dtype = np.dtype(header["dtype"])
     layout = _layout(header["opt_state"])
     names = [name for i in range(len(net.layers)) for name in _layer_names(i)]
     expected = {"header", "loss", *names, *(f"opt_state.{name}" for name in layout[2])}
     if set(npz.files) != expected:
         raise Invalid(f"expected the arrays {sorted(expected)}, got {sorted(npz.files)}")
-    shapes = [shape for pair in net.shapes for shape in pair]
+    count, diverged = _members(header.get("members"))
+    lead = () if count is None else (count,)
+    shapes = [lead + shape for pair in net.shapes for shape in pair]
     values = [_array(npz, name, shape, dtype) for name, shape in zip(names, shapes)]
-    params = Params(tuple(LayerParams(W, b) for W, b in zip(values[::2], values[1::2])))
+    if count is None:
+        params = Params(tuple(LayerParams(W, b) for W, b in zip(values[::2], values[1::2])))
+    else:
+        params = StackedParams.from_flat(np.concatenate([v.reshape(count, -1) for v in values], axis=1), net.shapes)
     opt_state = _opt_state(npz, optimizer.init(params), layout)
-    loss = _array(npz, "loss", (), dtype, finite=False)[()]  # nan for a fresh state
-    return TrainState(params, opt_state, header["step"], loss, optimizer=optimizer)
+    loss = _array(npz, "loss", lead, dtype, finite=False)  # nan for a fresh state
+    if count is not None:
+        return StackedState(params, opt_state, header["step"], loss, optimizer=optimizer, diverged=diverged)
+    return TrainState(params, opt_state, header["step"], loss[()], optimizer=optimizer)
+
+
+def _members(spec: Any) -> tuple[int | None, list | None]:
+    """``(K, diverged)`` of a stacked archive's ``members`` header, or ``(None, None)``."""
+    if spec is None:
+        return None, None
+    spec = _keys(spec, ("count", "diverged"), "header.members")
+    count = _typed(spec["count"], int, "header.members.count")
+    diverged = _typed(spec["diverged"], list, "header.members.diverged")
+    if count < 1 or len(diverged) != count or not all(isinstance(d, int) and not isinstance(d, bool) and d >= -1 for d in diverged):
+        raise Invalid(f"header.members: expected count >= 1 and as many steps >= -1 in diverged, got {spec!r}")
+    return count, diverged
 
 
 def read_archive(path: Any, read: Callable[[Any], Any]) -> Any:

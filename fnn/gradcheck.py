@@ -6,8 +6,9 @@ from typing import Any
 import numpy as np
 
 from fnn import checks
+from fnn import members
 from fnn.records import Network, Params
-from fnn.stages import as_input, as_weights, backward, check_params, check_targets, cost, forward
+from fnn.stages import as_input, as_weights, backward, check_params, check_targets, cost, forward, unstackable
 
 
 def trainable(net: Network) -> np.ndarray:
@@ -23,7 +24,10 @@ def gradient_check(net: Network, params: Params, X: Any, Y: Any, epsilon: float 
     Params, ``X`` and ``Y`` are cast to float64 first, so a float32 network is checked on its math.
     ``sample_weight`` (m,) checks the weighted cost and its gradient; ``key=(seed, step)`` holds the
     dropout masks of that training step fixed.
+    Stacked params: one value per member, ``(K,)``.
     """
+    if isinstance(params, members.StackedParams):
+        return members.gradient_check(net, params, X, Y, epsilon, **unstackable(sample_weight=sample_weight, key=key))
     check_params(net, params)
     epsilon = checks.real("epsilon", epsilon, positive=True)
     params = Params.from_flat(params.flat.astype(np.float64), params.shapes)

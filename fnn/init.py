@@ -21,6 +21,7 @@ import attrs
 import numpy as np
 
 from fnn import checks
+from fnn.members import check_seeds, is_seeds, stack
 from fnn.records import Network, Params
 
 
@@ -65,6 +66,9 @@ def rng_for(name: str, seed: Any) -> np.random.Generator:
 def init_params(net: Network, seed: Any = 0, scheme: str = "he", scale: float | None = None, dtype: Any = np.float64) -> Params:
     """Fresh ``Params`` for ``net``: weights drawn by ``scheme`` from ``default_rng(seed)``, biases 0.
 
+    ``seed=[s_0, ..., s_{K-1}]`` (a list, tuple or 1-D array) gives ``StackedParams`` of ``K`` members,
+    member ``k`` equal to ``init_params(net, seed=s_k, ...)`` (see ``fnn.members``).
+
     >>> from fnn.records import network
     >>> p = init_params(network([2, 3, 1]), seed=0); p.layers[0].W.shape, p.layers[1].b.tolist()
     ((2, 3), [0.0])
@@ -77,6 +81,8 @@ def init_params(net: Network, seed: Any = 0, scheme: str = "he", scale: float | 
         if chosen.factor is None:
             raise ValueError(f"scale: expected None for scheme {scheme!r} (it applies to he, lecun, glorot, normal), got {scale}")
     dt = checks.dtype("dtype", dtype)
+    if is_seeds(seed):
+        return stack([init_params(net, s, scheme, scale, dt) for s in check_seeds(seed)])
     rng = rng_for("seed", seed)
     flat = np.zeros(net.n_params, dtype=dt)
     pos = 0

@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from fnn import checks
+from fnn import members
 from fnn.records import Network, Params
 from fnn.stages import forward
 
@@ -62,8 +63,10 @@ def predict(net: Network, params: Params, X: Any) -> np.ndarray:
     """Predictions for ``X`` (m, n_in).
 
     One sigmoid unit: ``(A > 0.5)`` as int labels ``(m,)``; several: a 0/1 int matrix; softmax: the
-    argmax ``(m,)``; otherwise the output ``(m, n_out)`` itself.
+    argmax ``(m,)``; otherwise the output ``(m, n_out)`` itself. Stacked params: the same per member, ``(K, ...)``.
     """
+    if isinstance(params, members.StackedParams):
+        return members.predict(net, params, X)
     A, _ = forward(net, params, X)
     act = net.layers[-1].activation
     if act == "softmax":

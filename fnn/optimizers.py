@@ -10,6 +10,10 @@ rate of an update is ``schedule(count)`` (``k = 0`` first) and Adam's ``t = coun
     rmsprop:  s = beta*s + (1-beta)*g^2;          p -= lr * g / (sqrt(s) + eps)
     adam:     m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
               p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
+
+For stacked members (``fnn.members``) the same updates run on ``(K, n_params)`` vectors; a
+hyperparameter may then be per member, a 1-D array of ``K`` numbers (``adam(np.array([1e-3, 1e-2]))``),
+applied to member ``k``'s row as its ``(K, 1)`` column broadcasts. A number keeps the single path.
 """
 from __future__ import annotations
 
@@ -90,10 +94,42 @@ def _optimizer(name: str, hyperparams: dict, init: Callable, state_type: type, a
     return Optimizer(init, FlatUpdate(state_type, apply), name, hyperparams)
 
 
-def descend(p: np.ndarray, g: np.ndarray, lr: float, out: np.ndarray | None = None) -> np.ndarray:
-    """``p - lr * g`` (``lr`` taken in ``p``'s dtype) into ``out`` (a vector like ``p``, not ``p``) or a fresh one."""
-    step = np.multiply(g, scalar(lr, p.dtype), out=empty_like(p) if out is None else out)
+def descend(p: np.ndarray, g: np.ndarray, lr: Any, out: np.ndarray | None = None) -> np.ndarray:
+    """``p - lr * g`` (``lr`` taken in ``p``'s dtype, or a ``(K, 1)`` column of per-member rates for
+    stacked ``(K, n)`` vectors) into ``out`` (a vector like ``p``, not ``p``) or a fresh one."""
+    lr = lr if isinstance(lr, np.ndarray) else scalar(lr, p.dtype)  # an array: one rate per member, (K, 1)
+    step = np.multiply(g, lr, out=empty_like(p) if out is None else out)
     return np.subtract(p, step, out=step)
+
+
+def per_member(value: Any) -> bool:
+    """Whether a hyperparameter is given per member: a 1-D array (or list, tuple) of numbers."""
+    return isinstance(value, (np.ndarray, list, tuple))
+
+
+def _hyper(name: str, value: Any, minimum: float | None = None, positive: bool = False) -> tuple[Any, Any]:
+    """``(stored, used)``: a number checked by ``checks.real`` (both the same float), or per member a
+    read-only ``(K,)`` float64 array (stored in ``Optimizer.hyperparams``) and its ``(K, 1)`` column
+    (what ``apply`` broadcasts over the member axis of stacked ``(K, n_params)`` vectors)."""
+    if not per_member(value):
+        value = checks.real(name, value, minimum=minimum, positive=positive)
+        return value, value
+    arr = checks.numeric(name, value).astype(np.float64)
+    low = 0.0 if positive else minimum
+    if arr.ndim != 1 or arr.size == 0 or not np.isfinite(arr).all() or (low is not None and (arr < low).any()) \
+            or (positive and (arr == 0).any()):
+        bound = "> 0" if positive else f">= {minimum}" if minimum is not None else "finite"
+        raise ValueError(f"{name}: expected a number or a 1-D array of them, one per member, each {bound}, got {value!r}")
+    return readonly(arr), readonly(arr[:, None].copy())
+
+
+def _learning_rate(learning_rate: Any) -> tuple[Any, Callable[[int], Any]]:
+    """``(stored, k -> rate)``: a schedule (a float becomes ``constant``) or per-member rates, constant."""
+    if per_member(learning_rate):
+        stored, column = _hyper("learning_rate", learning_rate, minimum=0.0)
+        return stored, lambda k: column
+    schedule = as_schedule(learning_rate)
+    return schedule, _rate(schedule)
 
 
 def _rate(schedule) -> Callable[[int], float]:
@@ -122,8 +158,7 @@ def sgd(learning_rate, momentum: float = 0.0, nesterov: bool = False) -> Optimiz
     >>> opt = sgd(0.1, momentum=0.9); opt.name, dict(opt.hyperparams)["momentum"]
     ('sgd', 0.9)
     """
-    schedule = as_schedule(learning_rate)
-    rate = _rate(schedule)
+    schedule, rate = _learning_rate(learning_rate)
     mu = checks.real("momentum", momentum, minimum=0.0)
     nesterov = checks.flag("nesterov", nesterov)
     if nesterov and mu == 0:
@@ -152,24 +187,22 @@ def sgd(learning_rate, momentum: float = 0.0, nesterov: bool = False) -> Optimiz
 
 def momentum(learning_rate, beta: float = 0.9) -> Optimizer:
     """``v = beta*v + (1-beta)*g; p -= lr*v``."""
-    schedule = as_schedule(learning_rate)
-    rate = _rate(schedule)
-    beta = checks.real("beta", beta, minimum=0.0)
+    schedule, rate = _learning_rate(learning_rate)
+    stored_beta, beta = _hyper("beta", beta, minimum=0.0)
 
     def apply(p, g, state, out=None):
         v = _average(beta, state.velocity, g, empty_like(g))
         return descend(p, v, rate(state.count), out), MomentumState(state.count + 1, v)
 
     init = lambda params: MomentumState(0, _zeros(params))  # noqa: E731
-    return _optimizer("momentum", {"learning_rate": schedule, "beta": beta}, init, MomentumState, apply)
+    return _optimizer("momentum", {"learning_rate": schedule, "beta": stored_beta}, init, MomentumState, apply)
 
 
 def rmsprop(learning_rate, beta: float = 0.9, eps: float = 1e-8) -> Optimizer:
     """``s = beta*s + (1-beta)*g^2; p -= lr*g/(sqrt(s)+eps)``."""
-    schedule = as_schedule(learning_rate)
-    rate = _rate(schedule)
-    beta = checks.real("beta", beta, minimum=0.0)
-    eps = checks.real("eps", eps, positive=True)
+    schedule, rate = _learning_rate(learning_rate)
+    stored_beta, beta = _hyper("beta", beta, minimum=0.0)
+    stored_eps, eps = _hyper("eps", eps, positive=True)
 
     def apply(p, g, state, out=None):
         step = np.multiply(g, g, out=empty_like(g))
@@ -180,7 +213,7 @@ def rmsprop(learning_rate, beta: float = 0.9, eps: float = 1e-8) -> Optimizer:
         return descend(p, step, rate(state.count), out), RmspropState(state.count + 1, s)
 
     init = lambda params: RmspropState(0, _zeros(params))  # noqa: E731
-    hyper = {"learning_rate": schedule, "beta": beta, "eps": eps}
+    hyper = {"learning_rate": schedule, "beta": stored_beta, "eps": stored_eps}
     return _optimizer("rmsprop", hyper, init, RmspropState, apply)
 
 
@@ -190,18 +223,18 @@ def adam(learning_rate=1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: floa
     Computed as ``p - lr_t * m / (sqrt(v) + eps_t)`` with ``lr_t = lr * sqrt(1-b2^t) / (1-b1^t)`` and
     ``eps_t = eps * sqrt(1-b2^t)``: the same number as the formula above, in five array operations.
     """
-    schedule = as_schedule(learning_rate)
-    rate = _rate(schedule)
-    beta1 = checks.real("beta1", beta1, minimum=0.0)
-    beta2 = checks.real("beta2", beta2, minimum=0.0)
-    eps = checks.real("eps", eps, positive=True)
+    schedule, rate = _learning_rate(learning_rate)
+    stored_beta1, beta1 = _hyper("beta1", beta1, minimum=0.0)
+    stored_beta2, beta2 = _hyper("beta2", beta2, minimum=0.0)
+    stored_eps, eps = _hyper("eps", eps, positive=True)
+    sqrt = np.sqrt if per_member(beta2) else math.sqrt
 
     def apply(p, g, state, out=None):
         t = state.count + 1
         step = empty_like(g)  # the intermediates, one after the other
         mu = _average(beta1, state.mu, g, step)
         nu = _average(beta2, state.nu, np.multiply(g, g, out=step), step)
-        root = math.sqrt(1 - beta2**t)
+        root = sqrt(1 - beta2**t)
         np.sqrt(nu, out=step)
         step += eps * root
         np.divide(mu, step, out=step)
@@ -211,7 +244,7 @@ def adam(learning_rate=1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: floa
         zeros = _zeros(params)
         return AdamState(0, zeros, zeros)
 
-    hyper = {"learning_rate": schedule, "beta1": beta1, "beta2": beta2, "eps": eps}
+    hyper = {"learning_rate": schedule, "beta1": stored_beta1, "beta2": stored_beta2, "eps": stored_eps}
     return _optimizer("adam", hyper, init, AdamState, apply)
 
 

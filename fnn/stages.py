@@ -29,6 +29,8 @@ import numpy as np
 from fnn import checks
 from fnn.activations import ACTIVATIONS, ones
 from fnn.losses import LOSSES, output_delta
+from fnn import members
+from fnn.members import StackedParams
 from fnn.records import Cache, Grads, LayerCache, Network, Params, freeze, owning, readonly
 
 
@@ -138,6 +140,8 @@ def forward(net: Network, params: Params, X: Any, key: Any = None) -> tuple[np.n
     >>> AL.shape, len(cache.layers)
     ((4, 1), 2)
     """
+    if isinstance(params, StackedParams):  # K members (fnn.members)
+        return members.forward(net, params, X, **unstackable(key=key))
     dtype = check_params(net, params)
     A = freeze(as_input(net, X, dtype), "X")
     key = check_key(key)
@@ -152,6 +156,15 @@ def forward(net: Network, params: Params, X: Any, key: Any = None) -> tuple[np.n
             A *= M
         layers.append(LayerCache(A_prev, readonly(Z), readonly(A), None if M is None else readonly(M)))
     return A, Cache(tuple(layers))
+
+
+def unstackable(**given: Any) -> dict:
+    """Nothing, once it is checked that none of ``given`` (sample weights, a dropout key) is set:
+    stacked members (``fnn.members``) take neither."""
+    for name, value in given.items():
+        if value is not None:
+            raise ValueError(f"{name}: expected None for stacked members (they take no {name}), got {type(value).__name__}")
+    return {}
 
 
 def l2_term(l2: float, m: int, weights) -> float:
@@ -171,6 +184,8 @@ def as_weights(sample_weight: Any, m: int, dtype: np.dtype) -> tuple[np.ndarray 
 def cost(net: Network, params: Params, cache: Cache, Y: Any, sample_weight: Any = None) -> np.floating:
     """``J = loss(Z_L, A_L, Y) + l2/(2m) sum ||W||^2`` as a scalar of the params' dtype (with
     ``sample_weight``: the weighted mean, ``m`` replaced by ``sum(w)``)."""
+    if isinstance(params, StackedParams):  # K members (fnn.members)
+        return members.cost(net, params, cache, Y, **unstackable(sample_weight=sample_weight))
     dtype = check_params(net, params)
     out = check_cache(net, cache).layers[-1]
     Y = check_targets(net, Y, out.A.shape, dtype)
@@ -185,6 +200,8 @@ def cost(net: Network, params: Params, cache: Cache, Y: Any, sample_weight: Any 
 @underflow_is_fine
 def backward(net: Network, params: Params, cache: Cache, Y: Any, sample_weight: Any = None) -> Grads:
     """The exact gradient of ``cost``: ``Grads`` with ``dW``, ``db`` shaped like ``W``, ``b``."""
+    if isinstance(params, StackedParams):  # K members (fnn.members)
+        return members.backward(net, params, cache, Y, **unstackable(sample_weight=sample_weight))
     dtype = check_params(net, params)
     layers = check_cache(net, cache).layers
     out = layers[-1]
@@ -213,6 +230,8 @@ def backward(net: Network, params: Params, cache: Cache, Y: Any, sample_weight: 
 
 def update(params: Params, grads: Grads, learning_rate: float) -> Params:
     """New ``Params``: ``W - lr * dW``, ``b - lr * db``."""
+    if isinstance(params, StackedParams):  # K members (fnn.members)
+        return members.update(params, grads, learning_rate)
     p, g = flat_pair(params, grads)
     lr = checks.real("learning_rate", learning_rate, minimum=0.0)
     return owning(Params, p - lr * g, params.shapes)

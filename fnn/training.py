@@ -24,6 +24,8 @@ from fnn.checkpoint import file_path
 from fnn.history import Backup, evaluator, fit_by_epoch
 from fnn.init import init_params
 from fnn.labels import targets
+from fnn import members
+from fnn.members import StackedParams, StackedState, is_seeds
 from fnn.optimizers import sgd
 from fnn.records import FitResult, Network, Optimizer, Params, TrainState, readonly
 from fnn.stages import check_net, check_params, check_targets, probability_rows
@@ -32,11 +34,13 @@ __all__ = ["DivergenceError", "train_step", "init_state", "fold", "scan", "batch
 
 
 def init_state(params: Params, optimizer: Optimizer) -> TrainState:
-    """``TrainState(params, optimizer.init(params), 0, nan)``."""
+    """``TrainState(params, optimizer.init(params), 0, nan)`` (a ``StackedState`` for stacked params)."""
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer: expected an Optimizer (fnn.sgd, fnn.adam, ...), got {type(optimizer).__name__}")
     if not isinstance(params, Params):
         raise TypeError(f"params: expected a Params, got {type(params).__name__}")
+    if isinstance(params, StackedParams):  # K members: loss (K,), which are alive
+        return StackedState(params, optimizer.init(params), 0, readonly(np.full(params.members, math.nan)), optimizer=optimizer)
     return TrainState(params, optimizer.init(params), 0, math.nan, optimizer=optimizer)
 
 
@@ -203,6 +207,9 @@ def fit(
     Returns ``FitResult(state, losses)`` with one loss per step. ``sample_weight`` (m,) weighs each
     sample's term of the cost (see ``fnn.cost``).
 
+    ``seed=[s_0, ..., s_{K-1}]`` (or stacked ``params``, or a ``StackedState``) trains ``K`` members in one
+    stacked fold, member ``k`` as ``fit(..., seed=s_k)`` would: ``losses`` ``(steps, K)`` (``fnn.members.fit``).
+
     ``validation=(X_val, y_val)``, ``early_stopping=fnn.Patience(n)`` or ``progress=True`` run the
     same steps epoch by epoch and add ``FitResult.history``, a ``fnn.History`` row per epoch;
     early stopping returns the state of the best validation loss (see ``fnn.history``).
@@ -216,6 +223,10 @@ def fit(
     the arguments, so any one can be backed up. The file is removed at the end unless ``keep_backup``.
     """
     check_net(net)
+    if is_seeds(seed) or isinstance(state, StackedState) or isinstance(params, StackedParams):  # K members
+        return members.fit(net, X, y, optimizer=optimizer, epochs=epochs, batch_size=batch_size, seed=seed, params=params,
+                           init=init, state=state, validation=validation, early_stopping=early_stopping,
+                           progress=progress, start_epoch=start_epoch)
     if optimizer is None:
         optimizer = state.optimizer if isinstance(state, TrainState) and state.optimizer is not None else sgd(0.01)
     if state is not None:

@@ -2,6 +2,7 @@
 
     python scripts/benchmark.py [--quick] [--repeats N] [--only W1,W4] [--threads N] [--no-sklearn] [--no-torch]
     python scripts/benchmark.py --profile --only W2      # where fnn's time goes (pyinstrument)
+    python scripts/benchmark.py --members                # K stacked members against K single fits
 
 Every contender starts from the same initial weights (``fnn.init_params(net, seed=0)``) on the same
 data, with the same math. Before timing, each one's parameters after a short run are compared with
@@ -699,6 +700,66 @@ QUICK_BANNER = (
 )
 
 
+# --- stacked members (--members) -----------------------------------------------------------
+
+MEMBER_TARGETS = {"W5": (256, "µs/member-step", 0.5), "W2": (64, "µs/member-step", 8.0), "W3": (16, "x K single fits", 0.6)}
+"""Per workload: members ``K`` and the target (issue 17): W5, W2 in µs per member-step, W3 as the
+ratio of the stacked fit's time to ``K`` single fits'."""
+
+
+def members_rows(quick: bool = False, repeats: int = 3, singles: int = 4) -> list[dict]:
+    """Time ``fnn.fit(..., seed=list(range(K)))`` (K members in one stacked fold) against single fits,
+    in this process, each the median of ``repeats`` runs after a warm-up; ``singles`` single fits are
+    timed and scaled to ``K`` (all ``K`` for W3). Member 0 is checked against the single fit with seed 0
+    over bench's check length (20 full-batch steps, 2 epochs of batches: W2 at lr 3 is chaotic over thousands).
+    Returns one row per workload: ``K``, steps, seconds of the stacked fit and of one single fit,
+    µs per member-step, ratio and the target."""
+    rows = []
+    for wid, (K, unit, target) in MEMBER_TARGETS.items():
+        w = next(x for x in WORKLOADS if x.id == wid)
+        if quick:
+            w, K = replace(w, epochs=1 if w.batch_size else 5), min(K, 4)
+        X, y = load(w)
+        net = network(w)
+        make = (lambda: fnn.sgd(w.lr)) if w.optimizer == "sgd" else (lambda: fnn.adam(w.lr))
+        seeds = list(range(K))
+        stacked = lambda: fnn.fit(net, X, y, make(), epochs=w.epochs, batch_size=w.batch_size, seed=seeds)  # noqa: E731
+        n_single = K if wid == "W3" or quick else min(singles, K)
+        single = lambda: [fnn.fit(net, X, y, make(), epochs=w.epochs, batch_size=w.batch_size, seed=s) for s in range(n_single)]  # noqa: E731
+        stacked(), single()  # warm-up
+        short = 2 if w.batch_size else 20  # the check, over as many steps as bench's (long runs of W2 are chaotic)
+        ours = fnn.fit(net, X, y, make(), epochs=short, batch_size=w.batch_size, seed=seeds)
+        theirs = fnn.fit(net, X, y, make(), epochs=short, batch_size=w.batch_size, seed=0)
+        diff = max_rel_diff([[ours.state.params.flat[0]]], [[theirs.state.params.flat]])
+        if not diff <= 1e-8:
+            raise AssertionError(f"{wid} members: member 0 differs from the single fit with seed 0 by {diff:.2e}")
+        t_stacked, t_single = [], []
+        for _ in range(repeats):  # taking turns, so a drift in the machine's speed touches both
+            t0 = time.perf_counter()
+            stacked()
+            t_stacked.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            single()
+            t_single.append((time.perf_counter() - t0) / n_single)
+        steps = steps_per_run(w, X.shape[0])
+        a, b = statistics.median(t_stacked), statistics.median(t_single)
+        rows.append({"workload": wid, "K": K, "steps": steps, "stacked_s": a, "single_s": b, "diff": diff,
+                     "member_step_us": a / (steps * K) * 1e6, "single_step_us": b / steps * 1e6,
+                     "ratio": a / (K * b), "unit": unit, "target": target})
+    return rows
+
+
+def members_table(rows: list[dict]) -> str:
+    """The ``members_rows`` as a markdown table."""
+    out = ["| workload | K | steps | stacked µs/member-step | single µs/step | stacked / K singles | target | met |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        value = r["ratio"] if r["unit"].startswith("x") else r["member_step_us"]
+        out.append(f"| {r['workload']} | {r['K']} | {r['steps']} | {r['member_step_us']:.3g} | {r['single_step_us']:.3g} | "
+                   f"{r['ratio']:.3f} | <= {r['target']} {r['unit']} | {'yes' if value <= r['target'] else 'no'} |")
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run on small sizes, all in this process")
@@ -710,6 +771,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--in-process", action="store_true",
                         help="time every contender in this one process, taking turns (default: each in a fresh process)")
     parser.add_argument("--profile", action="store_true", help="print where fnn's time goes in each workload instead (pyinstrument)")
+    parser.add_argument("--members", action="store_true",
+                        help="time K stacked members (fnn.fit with seed=[...]) against K single fits instead (one BLAS thread)")
     parser.add_argument("--measure", nargs=2, metavar=("WORKLOAD", "CONTENDER"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.threads:
@@ -721,6 +784,15 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
             torch.set_num_threads(args.threads)
     repeats = args.repeats or (1 if args.quick else 3)
+    if args.members:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(args.threads or 1):
+            rows = members_rows(args.quick, repeats)
+        print(f"Stacked members, in this one process, {args.threads or 1} BLAS thread(s); the median of {repeats} runs"
+              " after a warm-up, stacked and single fits taking turns.\n")
+        print(members_table(rows))
+        return rows
     if args.measure:
         measure(*args.measure, repeats)
         return []

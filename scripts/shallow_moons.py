@@ -6,7 +6,9 @@ Categorical cross-entropy with L2 0.01, weights randn/sqrt(n_in) (fnn's ``lecun`
 full-batch passes. The document's update ``W -= 0.01 * (sum-over-samples gradient + 0.01 W)`` is
 ``sgd(0.01 * m)`` on fnn's mean cost with ``l2=0.01``; ``--lr`` is the document's 0.01.
 Figures: the boundary for h = 3 with its loss, and the boundaries for h in 1, 2, 3, 4, 5, 20, 50 with
-their train and held-out accuracy (a separate make_moons(1000, noise=0.20, random_state=1) draw).
+their train and held-out accuracy (a separate make_moons(1000, noise=0.20, random_state=1) draw). Each
+size trains 32 seeds at once as stacked members; the grid's last panel gives their mean ± sd train and
+held-out accuracy per size (the boundaries show the member of ``--seed``).
 
     python scripts/shallow_moons.py [--seed S] [--out results] [--quick] [--lr 0.01]
 """
@@ -25,6 +27,7 @@ import fnn
 NAME, TITLE = "shallow_moons", "3. Shallow network on moons: " + common.cite("001")
 SIZES = (1, 2, 3, 4, 5, 20, 50)
 MAIN_SIZE = 3
+MEMBERS = 32  # seeds per hidden size, trained as stacked members
 L2 = 0.01
 TEST = dict(n_samples=1000, noise=0.20, random_state=1)  # the held-out set: a separate draw, never trained on
 TEXT = (
@@ -55,20 +58,29 @@ def model(h: int, m: int, lr: float = 0.01) -> tuple[fnn.Network, fnn.Optimizer]
     return fnn.network([2, h, 2], hidden="tanh", output="softmax", l2=L2), fnn.sgd(lr * m)
 
 
-def fit_size(h: int, X, y, args, passes: int) -> tuple[fnn.Network, fnn.TrainState, np.ndarray, float]:
-    """Train 2-h-2 as the document does: the network, final state, losses and wall time."""
+def fit_size(h: int, X, y, args, passes: int) -> tuple[fnn.Network, fnn.StackedState, np.ndarray, float]:
+    """Train 2-h-2 as the document does, ``MEMBERS`` seeds (``args.seed``, ``args.seed + 1``, ...) at once
+    as stacked members (one fold): the network, final stacked state, losses ``(passes, K)`` and wall time."""
     net, optimizer = model(h, X.shape[0], args.lr)
-    params = fnn.init_params(net, seed=args.seed, scheme="lecun")
-    (final, losses), seconds = common.timed(common.train, net, optimizer, params, X, fnn.targets(net, y), passes, f"moons h={h}")
-    return net, final, losses, seconds
+    params = fnn.init_params(net, seed=[args.seed + k for k in range(MEMBERS)], scheme="lecun")
+    result, seconds = common.timed(fnn.fit, net, X, y, optimizer, epochs=passes, params=params)
+    return net, result.state, result.losses, seconds
 
 
-def accuracy_by_size(ax, acc: dict, test_acc: dict) -> None:
-    """Train and held-out accuracy against the hidden size (log x), on ``ax``."""
-    ax.plot(SIZES, [acc[h] for h in SIZES], "o-", label="train (the 300 points)")
-    ax.plot(SIZES, [test_acc[h] for h in SIZES], "s--", label="held out (1000 new points)")
+def member_accuracies(net: fnn.Network, state: fnn.StackedState, X, y) -> np.ndarray:
+    """Each live member's accuracy on ``(X, y)``."""
+    predictions = fnn.predict(net, state.params, X)  # (K, m)
+    return np.array([fnn.accuracy(y, p) for p, alive in zip(predictions, state.alive) if alive])
+
+
+def accuracy_by_size(ax, spread: dict) -> None:
+    """Mean ± sd (error bars) of the members' train and held-out accuracy against the hidden size (log x), on ``ax``."""
+    for key, label, shift, style in (("train", "train (the 300 points)", 0.97, "o-"), ("held_out", "held out (1000 new points)", 1.03, "s--")):
+        mean = [spread[h][key].mean() for h in SIZES]
+        sd = [spread[h][key].std() for h in SIZES]
+        ax.errorbar([h * shift for h in SIZES], mean, yerr=sd, fmt=style, capsize=3, label=label)
     ax.set(xscale="log", xticks=SIZES, xticklabels=[str(h) for h in SIZES], xlabel="hidden layer size h",
-           ylabel="accuracy", title="train vs held-out accuracy")
+           ylabel="accuracy", title=f"{MEMBERS} seeds per size: mean ± sd")
     ax.legend(fontsize="small")
 
 
@@ -76,7 +88,11 @@ def experiment(args) -> common.Section:
     X, y = make_moons(300, noise=0.20, random_state=0)
     X_test, y_test = make_moons(**TEST)
     passes = 50 if args.quick else 20000
-    runs = {h: fit_size(h, X, y, args, passes) for h in SIZES}
+    stacked = {h: fit_size(h, X, y, args, passes) for h in SIZES}
+    spread = {h: {"train": member_accuracies(net, state, X, y), "held_out": member_accuracies(net, state, X_test, y_test)}
+              for h, (net, state, _, _) in stacked.items()}
+    # member 0 is the run with --seed: the figures and the table's single-seed column show it
+    runs = {h: (net, fnn.unstack(state)[0], losses[:, 0], seconds) for h, (net, state, losses, seconds) in stacked.items()}
     acc = {h: fnn.accuracy(y, fnn.predict(net, final.params, X)) for h, (net, final, _, _) in runs.items()}
     test_acc = {h: fnn.accuracy(y_test, fnn.predict(net, final.params, X_test)) for h, (net, final, _, _) in runs.items()}
     net, final, losses, seconds = runs[MAIN_SIZE]
@@ -96,11 +112,13 @@ def experiment(args) -> common.Section:
     grid = fnn.plot.boundary_grid(panels, X, y, ncols=4)
     spare = grid.axes[len(SIZES)]  # the grid's eighth, empty panel
     spare.set_visible(True)
-    accuracy_by_size(spare, acc, test_acc)
+    accuracy_by_size(spare, spread)
     grid_png = common.save(grid, args.out, "shallow_moons_sizes.png")
 
-    table = ["| hidden size | train accuracy | held-out accuracy | final loss |", "| ---: | ---: | ---: | ---: |"]
-    table += [f"| {h} | {acc[h]:.3f} | {test_acc[h]:.3f} | {common.num(runs[h][2][-1])} |" for h in SIZES]
+    table = [f"| hidden size | train accuracy (seed {args.seed}) | held-out accuracy (seed {args.seed}) | final loss | "
+             f"train, {MEMBERS} seeds | held-out, {MEMBERS} seeds | seconds ({MEMBERS} seeds) |", "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    table += [f"| {h} | {acc[h]:.3f} | {test_acc[h]:.3f} | {common.num(runs[h][2][-1])} | {_mean_sd(spread[h]['train'])} | "
+              f"{_mean_sd(spread[h]['held_out'])} | {stacked[h][3]:.1f} |" for h in SIZES]
     rows = [
         attrs.evolve(PLAN, ours=f"train accuracy {acc[MAIN_SIZE]:.3f}, loss {common.num(losses[-1])}", seconds=seconds),
         common.Row(
@@ -123,10 +141,21 @@ def experiment(args) -> common.Section:
         "on the mean cost (trajectory checked to 1e-10 in tests/test_documents.py). "
         f"{passes} passes each (seed {args.seed}).{spikes if spiky else ''} Every network trains on the "
         f"document's 300 points; the held-out accuracy is measured on {len(y_test)} new points from the same "
-        f"distribution (make_moons(1000, noise=0.20, random_state=1)), which no network saw.\n\n" + "\n".join(table)
+        f"distribution (make_moons(1000, noise=0.20, random_state=1)), which no network saw.\n\n"
+        f"Each hidden size is trained for {MEMBERS} seeds ({args.seed} to {args.seed + MEMBERS - 1}) at once, as stacked "
+        "members of one fold (`fnn.fit(..., params=fnn.init_params(net, seed=[...]))`); the grid's last panel and the "
+        "table give their mean ± sd, which tests the claim that smaller layers generalise better with error bars; the "
+        "boundaries are the seed's own member.\n\n" + "\n".join(table)
     )
-    metrics = {"train_accuracy": acc[MAIN_SIZE], "loss": float(losses[-1]), "train_accuracy_by_size": acc, "test_accuracy_by_size": test_acc}
+    metrics = {"train_accuracy": acc[MAIN_SIZE], "loss": float(losses[-1]), "train_accuracy_by_size": acc,
+               "test_accuracy_by_size": test_acc,
+               "seeds": {h: {k: (float(v.mean()), float(v.std()), len(v)) for k, v in d.items()} for h, d in spread.items()},
+               "seconds_by_size": {h: r[3] for h, r in stacked.items()}}
     return common.Section(NAME, TITLE, rows, details, [main_png, grid_png], metrics)
+
+
+def _mean_sd(values: np.ndarray) -> str:
+    return f"{values.mean():.3f} ± {values.std():.3f}"
 
 
 def main(argv: list[str] | None = None) -> common.Section:

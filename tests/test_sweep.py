@@ -209,3 +209,15 @@ def test_killing_a_dask_worker_mid_sweep_loses_nothing(tmp_path):
         assert victim not in client.run(os.getpid).values()
     assert results == clean
     assert len(list(tmp_path.iterdir())) > len(CONFIGS)  # the killed task ran again elsewhere
+
+
+def test_member_tasks_equal_one_task_per_config():
+    tasks = script.member_tasks(CONFIGS)
+    assert [len(t) for t in tasks] == [4, 4] and {c["hidden"] for c in tasks[1]} == {4}
+    members = script.run(CONFIGS, None)
+    alone = [script.train(c) for c in CONFIGS]
+    assert [{k: r[k] for k in ("hidden", "learning_rate", "seed")} for r in members] == \
+           [{k: r[k] for k in ("hidden", "learning_rate", "seed")} for r in alone]
+    for a, b in zip(members, alone):
+        assert a["train_accuracy"] == b["train_accuracy"] and a["test_accuracy"] == b["test_accuracy"]
+        assert a["final_loss"] == pytest.approx(b["final_loss"], rel=1e-10)

@@ -20,6 +20,9 @@ engine runs the same arithmetic for ``fnn.train_step``, with five concepts:
   gathered batches) come from a pool that recycles dead ones, so the allocator's mood (fresh pages
   in a fresh process) does not set the speed.
 
+A stacked state of ``K`` members (``fnn.members``) runs in ``MembersStep`` (``members.py``): one pass
+over ``(K, m, n)`` intermediates for all members, products formulated per shape.
+
 Records stay off the hot path: a fold carries a ``Carry`` (the state as plain values) and builds
 the ``TrainState`` at its end.
 """

@@ -10,6 +10,8 @@ from fnn.engine.plan import plan
 from fnn.engine.pool import empty_like
 from fnn.engine.workspace import Workspace, Workspaces, decay_rates
 from fnn.optimizers import FlatUpdate
+from fnn.engine.members import stacked_step
+from fnn.members import StackedState, members_of
 from fnn.records import Grads, Network, Optimizer, Params, TrainState, owning
 from fnn.stages import as_input, as_weights, check_net, check_params, check_targets, dropout_mask, l2_term
 
@@ -101,8 +103,11 @@ class Step:
         self.spaces = Workspaces(self.plan)
         self.last = None  # (batch, its (X, Y, w) as given, as run): the last immutable batch prepared
         self.dropped = [(l, p) for l, p in enumerate(self.plan.drops) if p]
+        self.per_member = members_of(optimizer)  # K when hyperparameters are per member (stacked states only)
 
     def __call__(self, state: TrainState, batch: Any) -> TrainState:
+        if isinstance(state, StackedState):  # K members: fnn.engine.members
+            return stacked_step(self)(state, batch)
         dtype = self.check_state(state)
         X, Y, w = self.data(batch, dtype)
         ws = self.spaces.take(X.shape[0], dtype, w is not None)
@@ -116,11 +121,16 @@ class Step:
 
     def fold(self, batches: Iterable, state: TrainState,
              interrupted: Callable[[TrainState, list[float]], None] | None = None) -> tuple[TrainState, list[float]]:
-        """The state after every batch of ``batches`` in order, and each step's loss.
+        """The state after every batch of ``batches`` in order, and each step's loss (for a stacked
+        state, ``fnn.engine.members``: the losses ``(steps, K)``).
 
         ``interrupted(state, losses)``, when given, is called with the last completed step's state
         and the losses so far when an interruption (``KeyboardInterrupt``, ``SystemExit``) cuts the
         fold short, before it propagates."""
+        if isinstance(state, StackedState):
+            if interrupted is not None:
+                raise ValueError("interrupted: expected None for stacked members (their runs take no backup), got a function")
+            return stacked_step(self).fold(batches, state)
         dtype = self.check_state(state)
         held: dict[int, Workspace] = {}
         carry, losses = Carry(state.params.flat, state.opt_state, state.step, state.loss), []
@@ -148,6 +158,8 @@ class Step:
         if not isinstance(state, TrainState):
             raise TypeError(f"state: expected a TrainState (see fnn.init_state), got {type(state).__name__}")
         dtype = check_params(self.net, state.params, "state.params")
+        if isinstance(state, StackedState) or self.per_member is not None:
+            stacked_step(self).check_state(state)
         if self.flat_update is not None:
             self.flat_update.check(state.opt_state)
         return dtype
