@@ -28,7 +28,7 @@ from fnn import members
 from fnn.members import StackedParams, StackedState, is_seeds
 from fnn.optimizers import sgd
 from fnn.records import FitResult, Network, Optimizer, Params, TrainState, readonly
-from fnn.stages import check_net, check_params, check_targets, probability_rows
+from fnn.stages import check_net, check_params, check_targets, probability_rows, unstackable
 
 __all__ = ["DivergenceError", "train_step", "init_state", "fold", "scan", "batches", "fit"]
 
@@ -224,6 +224,7 @@ def fit(
     """
     check_net(net)
     if is_seeds(seed) or isinstance(state, StackedState) or isinstance(params, StackedParams):  # K members
+        unstackable(sample_weight=sample_weight, backup=backup)
         return members.fit(net, X, y, optimizer=optimizer, epochs=epochs, batch_size=batch_size, seed=seed, params=params,
                            init=init, state=state, validation=validation, early_stopping=early_stopping,
                            progress=progress, start_epoch=start_epoch)

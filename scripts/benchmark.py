@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import resource
 import statistics
 import subprocess
@@ -700,6 +701,30 @@ QUICK_BANNER = (
 )
 
 
+# --- data larger than memory (--memmap) ---------------------------------------------------------
+
+
+def memmap_run(path: str, threads: int | None, rows: int = 2**21, cols: int = 256) -> dict:
+    """``scripts/memmap_demo.py`` in a fresh process: one epoch of ``fnn.fit`` on a ``(rows, cols)``
+    float32 memmap at ``path`` (written if missing); its JSON measures."""
+    env = {**os.environ, **({"OPENBLAS_NUM_THREADS": str(threads)} if threads else {})}
+    cmd = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "memmap_demo.py"), "--path", path,
+           "--rows", str(rows), "--cols", str(cols)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    if done.returncode:
+        raise RuntimeError(f"memmap case failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def memmap_table(m: dict) -> str:
+    return "\n".join([
+        "| data | batch | seconds | peak anonymous memory growth | of which the labels' targets | model |",
+        "| --- | --- | --- | --- | --- | --- |",
+        f"| {m['rows']} x {m['cols']} float32 memmap ({m['data_mib']} MiB) | {m['batch_size']} | {m['seconds']} | "
+        f"{m['peak_anon_mib']} MiB | {m['labels_mib']} MiB | {m['model_kib']} KiB |",
+    ])
+
+
 # --- stacked members (--members) -----------------------------------------------------------
 
 MEMBER_TARGETS = {"W5": (256, "µs/member-step", 0.5), "W2": (64, "µs/member-step", 8.0), "W3": (16, "x K single fits", 0.6)}
@@ -771,6 +796,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--in-process", action="store_true",
                         help="time every contender in this one process, taking turns (default: each in a fresh process)")
     parser.add_argument("--profile", action="store_true", help="print where fnn's time goes in each workload instead (pyinstrument)")
+    parser.add_argument("--memmap", metavar="PATH", default=None,
+                        help="instead: one epoch on a 2 GiB float32 memmap written at PATH (scripts/memmap_demo.py), "
+                             "in a fresh process; prints its time and peak memory growth")
     parser.add_argument("--members", action="store_true",
                         help="time K stacked members (fnn.fit with seed=[...]) against K single fits instead (one BLAS thread)")
     parser.add_argument("--measure", nargs=2, metavar=("WORKLOAD", "CONTENDER"), help=argparse.SUPPRESS)
@@ -784,6 +812,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
             torch.set_num_threads(args.threads)
     repeats = args.repeats or (1 if args.quick else 3)
+    if args.memmap:
+        print(memmap_table(memmap_run(args.memmap, args.threads)))
+        return []
     if args.members:
         from threadpoolctl import threadpool_limits
 

@@ -81,3 +81,11 @@ def test_a_contender_is_measured_in_a_fresh_process():
     bench = load_benchmark()
     got = bench.timed_fresh(bench.WORKLOADS[4], ["fold"], 1, 1)
     assert set(got) == {"fold"} and got["fold"]["warm"] > 0 and got["fold"]["first"] > 0 and got["fold"]["faults"] >= 0
+
+
+def test_the_memmap_case_trains_an_epoch_in_a_fresh_process(tmp_path):
+    bench = load_benchmark()
+    m = bench.memmap_run(str(tmp_path / "x.f32"), 1, rows=20000, cols=32)
+    assert m["rows"] == 20000 and m["seconds"] > 0 and np.isfinite(m["final_loss"])
+    assert m["peak_anon_mib"] < m["data_mib"]  # no full-size temporary
+    assert "| 20000 x 32 float32 memmap" in bench.memmap_table(m)
