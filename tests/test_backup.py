@@ -342,21 +342,16 @@ def uninterrupted(tmp_path, epochs):
     return state
 
 
-def test_a_run_killed_twelve_times_ends_as_an_uninterrupted_one(tmp_path):
-    clean, clean_losses = uninterrupted(tmp_path, 40)
-    state, losses, mid_save = kill_and_restart(tmp_path, kills=12, epochs=40, seed=14)
+@pytest.mark.parametrize("kills, epochs, seed", [
+    (12, 40, 14),
+    pytest.param(40, 150, 41, marks=pytest.mark.slow),  # the soak
+])
+def test_a_run_killed_many_times_ends_as_an_uninterrupted_one(tmp_path, kills, epochs, seed):
+    clean, clean_losses = uninterrupted(tmp_path, epochs)
+    state, losses, mid_save = kill_and_restart(tmp_path, kills=kills, epochs=epochs, seed=seed)
     assert_same_state(state, clean)
     assert losses == clean_losses and mid_save >= 1
-    print(f"kills: 12 survived; {mid_save} of them in a save")
-
-
-@pytest.mark.slow
-def test_a_run_killed_forty_times_ends_as_an_uninterrupted_one(tmp_path):
-    clean, clean_losses = uninterrupted(tmp_path, 150)
-    state, losses, mid_save = kill_and_restart(tmp_path, kills=40, epochs=150, seed=41)
-    assert_same_state(state, clean)
-    assert losses == clean_losses and mid_save >= 1
-    print(f"kills: 40 survived; {mid_save} of them in a save")
+    print(f"kills: {kills} survived; {mid_save} of them in a save")
 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGINT, None)])
