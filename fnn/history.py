@@ -237,12 +237,19 @@ def fit_by_epoch(optimizer: Optimizer, fold_steps: Callable, epoch_batches: Call
     with guard(backup.path, backup.net, backup.fingerprint) if backup is not None else contextlib.nullcontext() as g:
 
         def interrupted(step_state: TrainState, step_losses: list) -> None:
-            if g is not None:
+            # an epoch whose every step is done but that has no row yet stays the previous record's
+            if g is not None and len(step_losses) < epoch_steps[0]:
                 g.completed(step_state, _progress(run_start, rows, done + list(step_losses), last))
 
+        def batches_of(e: int) -> Iterable:
+            left_out = skip if e == start_epoch else 0
+            epoch_steps[0] = per_epoch - left_out  # the batches this fold of epoch e runs
+            return epoch_batches(e, left_out)
+
+        epoch_steps = [per_epoch]  # steps of the epoch being run
         trail = until_patience(
-            epoch_scan(fold_steps, lambda e: epoch_batches(e, skip if e == start_epoch else 0), range(start_epoch, end_epoch),
-                       start, evaluate, rate, min_delta, carried, interrupted), early_stopping)
+            epoch_scan(fold_steps, batches_of, range(start_epoch, end_epoch), start, evaluate, rate, min_delta, carried,
+                       interrupted), early_stopping)
         last = start
         if g is not None:
             g.completed(state, _progress(run_start, rows, done, last))

@@ -108,3 +108,16 @@ def test_backup_every_and_keep_backup(tmp_path, monkeypatch):
     assert_same(again.state.params, result.state.params) and not (tmp_path / "b").exists()
     with pytest.raises(ValueError, match="backup_every: expected an int >= 1, got 0"):
         run(tmp_path / "c", backup_every=0)
+
+
+def test_an_interruption_after_an_epochs_last_step_keeps_the_epoch_whole(tmp_path):
+    """Interrupted between an epoch's last step and its history row, the backup stays at the epoch
+    before (the row is not lost: the epoch is run again)."""
+    path = tmp_path / "b"
+    kw = dict(batch_size=20, validation=(X_val, y_val))  # 3 steps an epoch
+    clean = run(tmp_path / "clean", **kw)
+    with pytest.raises(KeyboardInterrupt):
+        run(path, 9, **kw)  # asked for the rate of update 9: epoch 3's first step, after epoch 2's last
+    again = run(path, **kw)
+    np.testing.assert_array_equal(again.losses, clean.losses)
+    np.testing.assert_array_equal(again.history.train_loss, clean.history.train_loss)
