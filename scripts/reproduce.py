@@ -1,11 +1,12 @@
 """Reproduce every seed experiment and write results/REPORT.md with the figures beside it.
 
-Runs, in order, logistic_regression, xor, shallow_moons, deep_images and architecture_list
-(each also runs on its own: ``python scripts/<name>.py``) and gathers their sections into one
-report: a table (experiment, the tutorial, the setup its text gives, the project's choices, what it
-reports, ours, time taken), then each experiment's details and figures. Prints one line when each
-experiment starts and one when it ends (with its time), flushed, so that a log piped to a file shows
-progress; on a terminal the training bars show too. Exits 1 when any training diverged.
+Runs, in order, logistic_regression, xor, shallow_moons, deep_images, architecture_list and
+regularization (the lesson that follows the seeds; each also runs on its own:
+``python scripts/<name>.py``) and gathers their sections into one report: a table (experiment, the
+tutorial, the setup its text gives, the project's choices, what it reports, ours, time taken), then
+each experiment's details and figures. Prints one line when each experiment starts and one when it
+ends (with its time), flushed, so that a log piped to a file shows progress; on a terminal the
+training bars show too. Exits 1 when any training diverged.
 
     python scripts/reproduce.py [--seed S] [--out results] [--quick] [--h5-dir DIR] [--threads 1]
 """
@@ -20,10 +21,11 @@ import architecture_list
 import common
 import deep_images
 import logistic_regression
+import regularization
 import shallow_moons
 import xor
 
-EXPERIMENTS = (logistic_regression, xor, shallow_moons, deep_images, architecture_list)
+EXPERIMENTS = (logistic_regression, xor, shallow_moons, deep_images, architecture_list, regularization)
 
 
 def report(sections, args, seconds: float) -> str:
@@ -37,7 +39,8 @@ def report(sections, args, seconds: float) -> str:
         "Every run is seeded; two runs give the same report apart from the times. "
         "The time is the wall time of our training (figures and data loading excluded).",
         "",
-        f"The tutorials are the five seed documents; {common.link('docs/tutorials.md', args.out)} walks through each "
+        f"The tutorials are the five seed documents (the regularization rows: the lesson that follows them, not a seed "
+        f"document); {common.link('docs/tutorials.md', args.out)} walks through each "
         "with fnn. For every row, *setup from the tutorial's text* is what the document's text gives, and "
         "*the project's choices* what we chose where the text is silent or cannot be followed (unseeded "
         "randomness, data that cannot be downloaded here), an `--lr` override included.",

@@ -13,6 +13,7 @@ import pytest
 import architecture_list
 import deep_images
 import logistic_regression
+import regularization
 import reproduce
 import shallow_moons
 import xor
@@ -40,8 +41,8 @@ def test_reproduce_quick_writes_every_section_and_the_same_report_twice(tmp_path
     assert piped.returncode == 0, piped.stderr
     lines = piped.stdout.splitlines()
     names = [m.NAME for m in reproduce.EXPERIMENTS]
-    assert [line.split(": ")[0] for line in lines[:-1]] == [f"[{i}/5] {n}" for i, n in enumerate(names, 1) for _ in (0, 1)]
-    assert all(re.fullmatch(r"\[\d/5\] \w+: done in [\d.]+ s", line) for line in lines[1:-1:2])
+    assert [line.split(": ")[0] for line in lines[:-1]] == [f"[{i}/6] {n}" for i, n in enumerate(names, 1) for _ in (0, 1)]
+    assert all(re.fullmatch(r"\[\d/6\] \w+: done in [\d.]+ s", line) for line in lines[1:-1:2])
     assert lines[-1].startswith("wrote ")
     for out in (tmp_path / "a", tmp_path / "b"):
         for module in reproduce.EXPERIMENTS:
@@ -52,7 +53,7 @@ def test_reproduce_quick_writes_every_section_and_the_same_report_twice(tmp_path
                 assert (out / figure).read_bytes()[:8] == PNG
         reports.append((out / "REPORT.md").read_text())
     summary = next(block for block in reports[0].split("\n\n") if block.startswith("| experiment"))
-    assert len(summary.splitlines()) == 2 + 7  # header, rule, then 1 + 1 + 2 + 2 + 1 experiment rows
+    assert len(summary.splitlines()) == 2 + 10  # header, rule, then 1 + 1 + 2 + 2 + 1 + 3 experiment rows
     assert "quick mode" in reports[0] and "diverged" not in reports[0]
     assert without_times(reports[0]) == without_times(reports[1])
     rows = summary.splitlines()[2:]
@@ -123,6 +124,34 @@ def test_deep_images_reads_h5_files(tmp_path):
     assert not section.diverged and len(section.rows) == 2
     assert "catvnoncat" in section.details and "non-cat" in section.details
     assert set(section.metrics) == set(deep_images.HIDDEN)
+
+
+def test_regularization_quick_writes_its_section_and_three_panel_figure(tmp_path):
+    done = run_script("regularization.py", "--quick", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("| regularization: ") == 3 and "not a seed document" in done.stdout
+    assert (tmp_path / "regularization.png").read_bytes()[:8] == PNG
+    assert "![regularization.png](regularization.png)" in (tmp_path / "regularization.md").read_text()
+
+
+def test_regularization_panels_are_titled_with_train_and_test_accuracy(tmp_path, monkeypatch):
+    saved = []
+    monkeypatch.setattr(regularization.common, "save", lambda fig, out, name: saved.append(fig) or name)
+    section = regularization.main(["--quick", "--out", str(tmp_path)])
+    titles = [ax.get_title() for ax in saved[0].axes]
+    assert [t.splitlines()[0] for t in titles] == ["no regularization", "L2, λ = 0.7", "dropout, p = 0.7"]
+    for title, (key, s) in zip(titles, section.metrics.items()):
+        assert f"train {s['train']:.3f}, test {s['test']:.3f}" in title, key
+        assert s["gap"] == s["train"] - s["test"]
+    assert all(ax.get_xlabel() == "x1" and ax.get_legend() is not None for ax in saved[0].axes)
+
+
+def test_regularization_narrows_the_gap_at_full_size(tmp_path):
+    """The lesson's claim: the wide network overfits its 80 points, L2 and dropout each narrow the gap."""
+    m = regularization.main(["--out", str(tmp_path)]).metrics
+    assert m["none"]["train"] >= 0.98 and m["none"]["gap"] >= 0.08
+    assert m["none"]["gap"] > m["l2"]["gap"] and m["none"]["gap"] > m["dropout"]["gap"]
+    assert m["l2"]["test"] > m["none"]["test"] and m["dropout"]["test"] > m["none"]["test"]
 
 
 # --- the full settings: the documents' outcomes ---------------------------------------------
