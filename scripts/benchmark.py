@@ -31,7 +31,10 @@ from typing import Callable
 
 import numpy as np
 
-import fnn
+if __name__ == "__main__":  # the repository's fnn, even beside a folder named fnn (see scripts/common.py)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import fnn  # noqa: E402
 
 # --- the workloads --------------------------------------------------------------------------
 

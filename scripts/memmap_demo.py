@@ -28,7 +28,10 @@ import time
 
 import numpy as np
 
-import fnn
+if __name__ == "__main__":  # the repository's fnn, even beside a folder named fnn (see scripts/common.py)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import fnn  # noqa: E402
 
 CHUNK_ROWS = 1 << 14
 

@@ -14,12 +14,16 @@ the final state and losses are the uninterrupted run's, bit for bit.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import numpy as np
 
-import fnn
-from fnn.backup import fingerprint, write_backup
+if __name__ == "__main__":  # the repository's fnn, even beside a folder named fnn (see scripts/common.py)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import fnn  # noqa: E402
+from fnn.backup import fingerprint, write_backup  # noqa: E402
 
 BATCH_SIZE, SEED, ROWS = 32, 0, 4096
 PER_EPOCH = -(-ROWS // BATCH_SIZE)
