@@ -2,7 +2,7 @@
 
 They take MLP's parameters with its names, defaults and meaning (in its order), then fnn's own:
 ``class_weight`` (classifier), ``init`` and ``dropout`` (every hidden layer's; step ``k`` of the
-fit drops with ``fnn.forward``'s key ``(seed_, k)``; ``predict`` never drops). ``alpha`` is fnn's ``l2`` (the cost gains
+fit drops with ``fnn.forward``'s key ``(seed_, k)``; ``predict`` never drops) and ``backup`` (below). ``alpha`` is fnn's ``l2`` (the cost gains
 ``alpha/(2 m_batch) * sum ||W||^2`` per batch, as in scikit-learn); ``solver="adam"`` is
 ``fnn.adam(learning_rate_init, beta_1, beta_2, epsilon)``; ``solver="sgd"`` is
 ``fnn.sgd(rate, momentum, nesterov=nesterovs_momentum)`` with ``rate`` from ``learning_rate``:
@@ -25,6 +25,18 @@ is added to the bias-corrected root, as in the Adam paper; ``init="auto"`` draws
 Glorot-uniform scheme as it does (an int ``random_state`` gives its very initial weights); a diverging fit raises
 ``ValueError`` at the first non-finite step (with ``early_stopping`` it stops and keeps the best
 epoch); multi-output ``loss_`` sums the squared errors over outputs (scikit-learn averages them).
+
+``backup=path`` (solvers ``sgd`` and ``adam``; ``lbfgs`` refuses it) makes ``fit`` and
+``partial_fit`` survive interruption, as ``fnn.fit(..., backup=path)`` does: at the end of every
+epoch, and on ``KeyboardInterrupt`` or SIGTERM at the last completed *step* (mid-epoch), the state
+and all the epoch loop carries (``EstimatorBackup``) are written atomically to ``path``; the
+interruption then propagates (instead of scikit-learn's warning) and leaves the estimator as it was
+before the call. When ``path`` exists at the start of a fit, the fit resumes from it, after checking
+that it belongs to this fit (network, data shapes, batch size, ``seed_``, optimizer, the settings in
+``RUN_SETTINGS`` and the state it started from: else ``fnn.CheckpointError`` naming the difference;
+with a ``random_state`` that is not an int, the seed is the backup's), and ends with exactly the
+uninterrupted fit's attributes. A completed fit removes the file. Clones share the path: give each
+its own.
 """
 from __future__ import annotations
 
@@ -35,7 +47,6 @@ import numbers
 import os
 import warnings
 
-import attrs
 import numpy as np
 import scipy.sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -517,7 +528,7 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 
 RUN_SETTINGS = ("learning_rate", "power_t", "tol", "n_iter_no_change", "early_stopping", "validation_fraction", "shuffle")
 """The settings besides the network, data and optimizer that shape a stochastic fit's epochs: a
-backup must match them too (its fingerprint lists them with the optimizer's hyperparameters)."""
+backup must match them too (its progress records them)."""
 CARRIED = ("n_iter_", "n_epochs_", "t_", "loss_", "loss_curve_", "_no_improvement_count", "_learning_rate", "best_loss_",
            "validation_scores_", "best_validation_score_", "_best_epoch")
 """What the epoch loop carries from epoch to epoch besides the ``TrainState``s (JSON values)."""
@@ -547,13 +558,13 @@ class EstimatorBackup:
     run's start ``[step, epoch]``); early stopping's best state is a file beside it
     (``fnn.history.Backup.best_path``), written when it becomes the best. The fingerprint is
     ``fnn.backup.fingerprint`` of the network, the whole data's shapes, the batch size, ``seed_`` and
-    the optimizer at the run's start, plus ``RUN_SETTINGS``."""
+    the optimizer at the run's start; the progress also records ``RUN_SETTINGS``, checked on resume."""
 
     def __init__(self, est, X, Y, size: int, state: TrainState, validating: bool):
         optimizer = est._optimizer()  # at the run's start: sgd's 'adaptive' rate changes on the way
         fp = fingerprint(est.net_, X, Y, optimizer, size, est.seed_, X.dtype)
-        fp = attrs.evolve(fp, hyperparams={**fp.hyperparams, **{k: _setting(getattr(est, k)) for k in RUN_SETTINGS}})
         self.est, self.validating, self.start = est, validating, [int(state.step), int(est.n_epochs_)]
+        self.settings = {k: _setting(getattr(est, k)) for k in RUN_SETTINGS}
         self.where = Backup(file_path(est.backup), est.net_, optimizer, fp)
         self.g, self.best_written = guard(self.where.path, est.net_, fp), None
 
@@ -565,9 +576,15 @@ class EstimatorBackup:
         if not os.path.exists(path):
             return state, [], []
         saved, progress = resume(path, est.net_, self.where.optimizer, self.where.fingerprint)
-        started = progress.get("start") if isinstance(progress, dict) else None
-        if started != self.start or set(progress) != {"start", "best", "rows", "epoch_losses", *CARRIED}:
-            raise CheckpointError(path, f"a backup of another run: it started at [step, epoch] {started}, "
+        if not isinstance(progress, dict) or set(progress) != {"start", "settings", "best", "rows", "epoch_losses", *CARRIED}:
+            raise CheckpointError(path, f"a backup of another run: expected an estimator's progress, got {progress!r:.200}")
+        theirs = progress["settings"]
+        for k in RUN_SETTINGS:
+            if theirs.get(k) != self.settings[k]:
+                raise CheckpointError(path, f"a backup of another run: {k}: the backup's run had {theirs.get(k)!r}, "
+                                            f"this fit has {self.settings[k]!r}")
+        if progress["start"] != self.start:
+            raise CheckpointError(path, f"a backup of another run: it started at [step, epoch] {progress['start']}, "
                                         f"this fit starts at {self.start}")
         for name in CARRIED:
             if progress[name] is not None or name != "loss_":
@@ -594,7 +611,7 @@ class EstimatorBackup:
             write_backup(self.where.best_path(best.step), est.net_, best, self.where.fingerprint)
             self.best_written = best
         progress = {name: list(v) if isinstance(v, list) else v for name in CARRIED for v in [est.__dict__.get(name)]}
-        self.g.completed(state, {"start": self.start, "best": None if best is None else "state" if best is state else best.step,
+        self.g.completed(state, {"start": self.start, "settings": self.settings, "best": None if best is None else "state" if best is state else best.step,
                                  "rows": [list(r) for r in rows], "epoch_losses": list(epoch_losses), **progress})
 
     def save(self) -> None:
