@@ -230,17 +230,17 @@ class _FNNEstimator(BaseEstimator):
         return self._fit(X, y, sample_weight, incremental=False)
 
     def _fit(self, X, y, sample_weight, incremental: bool, classes=None):
-        if getattr(self, "backup", None) is None:
-            return self._fit_once(X, y, sample_weight, incremental, classes)
-        before = {k: list(v) if isinstance(v, list) else v for k, v in self.__dict__.items()}
+        backed_up = getattr(self, "backup", None) is not None
+        before = {k: list(v) if isinstance(v, list) else v for k, v in self.__dict__.items()} if backed_up else None
         try:
-            return self._fit_once(X, y, sample_weight, incremental, classes)
-        except (KeyboardInterrupt, SystemExit):  # backed up: the estimator stays as it was, to run the fit again
-            self.__dict__.clear()
-            self.__dict__.update(before)
+            return self._fit_checked(X, y, sample_weight, incremental, classes)
+        except (KeyboardInterrupt, SystemExit):
+            if backed_up:  # the backup holds the progress: the estimator stays as it was, to run the fit again
+                self.__dict__.clear()
+                self.__dict__.update(before)
             raise
 
-    def _fit_once(self, X, y, sample_weight, incremental: bool, classes=None):
+    def _fit_checked(self, X, y, sample_weight, incremental: bool, classes=None):
         self._check_settings()
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
@@ -354,7 +354,7 @@ class _FNNEstimator(BaseEstimator):
                 f"Increase the number of iterations to improve the convergence (max_iter={self.max_iter}).\n"
                 "You might also want to scale the data as shown in:\n"
                 "    https://scikit-learn.org/stable/modules/preprocessing.html",
-                ConvergenceWarning, stacklevel=3,
+                ConvergenceWarning, stacklevel=4,
             )
         self.state_, self.n_iter_, self.loss_ = result.state, min(info.n_iter, self.max_iter), float(result.state.loss)
         self.loss_curve_ = result.losses.tolist()
@@ -379,7 +379,7 @@ class _FNNEstimator(BaseEstimator):
         if self.batch_size == "auto":
             return min(200, m)
         if self.batch_size > m:
-            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped", stacklevel=4)
+            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped", stacklevel=5)
         return min(self.batch_size, m)
 
     def _epoch_batches(self, X, Y, w, size: int):
@@ -416,7 +416,7 @@ class _FNNEstimator(BaseEstimator):
                         if validation is None:
                             raise ValueError(NON_FINITE) from err
                         self._record_epoch(math.nan, m, None, validation, rows, rate)  # the epoch's params are not finite
-                        warnings.warn(f"training stopped: {err}; kept the best validation epoch", ConvergenceWarning, stacklevel=3)
+                        warnings.warn(f"training stopped: {err}; kept the best validation epoch", ConvergenceWarning, stacklevel=4)
                         break
                     losses, carried = carried + losses, []
                     loss = float(np.dot(losses, sizes) / m) if len(losses) == len(sizes) else float(np.mean(losses))
@@ -428,11 +428,11 @@ class _FNNEstimator(BaseEstimator):
                         break
                     if self.n_iter_ == self.max_iter:
                         warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization "
-                                      "hasn't converged yet.", ConvergenceWarning, stacklevel=3)
+                                      "hasn't converged yet.", ConvergenceWarning, stacklevel=4)
         except KeyboardInterrupt:
             if run is not None:
                 raise
-            warnings.warn("Training interrupted by user.", stacklevel=3)
+            warnings.warn("Training interrupted by user.", stacklevel=4)
         if run is not None:
             run.remove()
         self.state_ = self._best_state if validation is not None else state
