@@ -261,10 +261,10 @@ def fit_by_epoch(optimizer: Optimizer, fold_steps: Callable, epoch_batches: Call
                     g.save()
                     forget_other_bests(backup, _best_step(last))
     if backup is not None:
-        forget_other_bests(backup, _best_step(last) if backup.keep else None)
-        if not backup.keep:
+        if not backup.keep:  # the backup first: cut short in between, no backup names a missing best file
             with contextlib.suppress(FileNotFoundError):
                 os.remove(backup.path)
+        forget_other_bests(backup, _best_step(last) if backup.keep else None)
     columns = list(zip(*rows)) or [()] * 5
     stopped = early_stopping is not None and last.wait >= early_stopping.n
     history = History(*columns, best_epoch=last.best_epoch, stopped_early=stopped) if keep_history else None
