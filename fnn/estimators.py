@@ -207,7 +207,8 @@ class _FNNEstimator(BaseEstimator):
         if checks.real("dropout", self.dropout, minimum=0.0) >= 1:
             raise ValueError(f"dropout: expected a probability 0 <= dropout < 1, got {self.dropout!r}")
         if self.backup is not None and not isinstance(self.backup, (str, os.PathLike)):
-            raise TypeError(f"backup: expected None or a file path (str or os.PathLike), got {type(self.backup).__name__} {self.backup!r}")
+            raise TypeError("backup: expected None or a file path (str or os.PathLike), "
+                            f"got {type(self.backup).__name__} {self.backup!r}")
         if self.backup is not None and self.solver == "lbfgs":
             raise ValueError("backup: expected None with solver='lbfgs' (scipy's L-BFGS cannot be stopped and resumed "
                              f"exactly), got {self.backup!r}; use solver='sgd' or 'adam'")
@@ -416,7 +417,8 @@ class _FNNEstimator(BaseEstimator):
                         if validation is None:
                             raise ValueError(NON_FINITE) from err
                         self._record_epoch(math.nan, m, None, validation, rows, rate)  # the epoch's params are not finite
-                        warnings.warn(f"training stopped: {err}; kept the best validation epoch", ConvergenceWarning, stacklevel=4)
+                        warnings.warn(f"training stopped: {err}; kept the best validation epoch", ConvergenceWarning,
+                                      stacklevel=4)
                         break
                     losses, carried = carried + losses, []
                     loss = float(np.dot(losses, sizes) / m) if len(losses) == len(sizes) else float(np.mean(losses))
@@ -593,7 +595,8 @@ class EstimatorBackup:
         state = TrainState(saved.params, saved.opt_state, saved.step, saved.loss, optimizer=opt)
         best = progress["best"]
         if self.validating:
-            est._best_state = state if best == "state" else resume(self.where.best_path(best), est.net_, opt, self.where.fingerprint)[0]
+            est._best_state = state if best == "state" else \
+                resume(self.where.best_path(best), est.net_, opt, self.where.fingerprint)[0]
             self.best_written = est._best_state
         return state, [tuple(r) for r in progress["rows"]], list(progress["epoch_losses"])
 
@@ -611,8 +614,9 @@ class EstimatorBackup:
             write_backup(self.where.best_path(best.step), est.net_, best, self.where.fingerprint)
             self.best_written = best
         progress = {name: list(v) if isinstance(v, list) else v for name in CARRIED for v in [est.__dict__.get(name)]}
-        self.g.completed(state, {"start": self.start, "settings": self.settings, "best": None if best is None else "state" if best is state else best.step,
-                                 "rows": [list(r) for r in rows], "epoch_losses": list(epoch_losses), **progress})
+        named = None if best is None else "state" if best is state else best.step
+        self.g.completed(state, {"start": self.start, "settings": self.settings, "best": named, "rows": [list(r) for r in rows],
+                                 "epoch_losses": list(epoch_losses), **progress})
 
     def save(self) -> None:
         """Write the last completed state; forget best-state files no backup names."""
@@ -621,10 +625,11 @@ class EstimatorBackup:
         forget_other_bests(self.where, None if best is None else best.step)
 
     def remove(self) -> None:
-        """At the end of a completed fit: the backup and its best-state files go."""
-        forget_other_bests(self.where, None)
+        """At the end of a completed fit: the backup goes, then its best-state files (cut short in
+        between, no backup names a missing file)."""
         with contextlib.suppress(FileNotFoundError):
             os.remove(self.where.path)
+        forget_other_bests(self.where, None)
 
 
 class FNNClassifier(ClassifierMixin, _FNNEstimator):

@@ -53,7 +53,8 @@ def assert_same_fit(a, b):
     for name in ("n_iter_", "n_epochs_", "t_", "loss_", "loss_curve_", "_no_improvement_count", "_learning_rate", "best_loss_",
                  "validation_scores_", "best_validation_score_", "_best_epoch", "seed_", "n_outputs_", "out_activation_"):
         assert (name in a.__dict__) == (name in b.__dict__), name
-        np.testing.assert_array_equal(np.asarray(getattr(a, name, 0), dtype=object), np.asarray(getattr(b, name, 0), dtype=object), name)
+        mine, theirs = (np.asarray(getattr(e, name, 0), dtype=object) for e in (a, b))
+        np.testing.assert_array_equal(mine, theirs, name)
     for W, V in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_, strict=True):
         np.testing.assert_array_equal(W, V)
     for s, t in ((a.state_, b.state_), (a._best_state, b._best_state)):
@@ -123,11 +124,12 @@ def test_an_interrupted_fit_run_again_is_the_uninterrupted_fit(tmp_path, monkeyp
 def test_sigterm_backs_up_the_last_step_and_a_fresh_clone_resumes(tmp_path, monkeypatch):
     clean = fit(make("adam early stopping"))
     est = make("adam early stopping", tmp_path / "b")
+    handler = signal.getsignal(signal.SIGTERM)
     with monkeypatch.context() as m:
         interrupt_at_step(m, 9, signal.SIGTERM)
         with pytest.raises(fnn.backup.Terminated):
             fit(est)
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    assert signal.getsignal(signal.SIGTERM) is handler  # restored
     again = fit(clone(est))
     assert_same_fit(again, clean)
 
@@ -141,7 +143,8 @@ def test_a_crash_that_writes_nothing_resumes_from_the_last_epochs_backup(tmp_pat
         interrupt_at_epoch_end(m, type(est), 5, RuntimeError("killed"))
         with pytest.raises(RuntimeError, match="killed"):
             fit(est)
-    header = fnn.checkpoint.read_archive(tmp_path / "b", lambda npz: fnn.checkpoint.read_header(npz, "fnn-backup", fnn.backup.HEADER_KEYS))
+    header = fnn.checkpoint.read_archive(tmp_path / "b",
+                                         lambda npz: fnn.checkpoint.read_header(npz, "fnn-backup", fnn.backup.HEADER_KEYS))
     assert header["step"] == 4 * 4 and header["progress"]["n_epochs_"] == 4  # 4 batches an epoch
     assert_same_fit(fit(clone(est)), clean)
 

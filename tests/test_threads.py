@@ -36,6 +36,7 @@ def in_threads(tasks):
         return list(pool.map(run, tasks))
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_one_fitted_estimator_predicts_from_several_threads_as_sequentially():
     clf = FNNClassifier(hidden_layer_sizes=(32, 16), learning_rate_init=1e-2, max_iter=20, random_state=0).fit(X, y)
     reg = FNNRegressor(hidden_layer_sizes=(16,), learning_rate_init=1e-2, max_iter=20, random_state=0).fit(X, y_reg)
