@@ -2,7 +2,7 @@
 
 They take MLP's parameters with its names, defaults and meaning (in its order), then fnn's own:
 ``class_weight`` (classifier), ``init`` and ``dropout`` (every hidden layer's; step ``k`` of the
-fit drops with ``fnn.forward``'s key ``(seed_, k)``; ``predict`` never drops). ``alpha`` is fnn's ``l2`` (the cost gains
+fit drops with ``fnn.forward``'s key ``(seed_, k)``; ``predict`` never drops) and ``backup`` (below). ``alpha`` is fnn's ``l2`` (the cost gains
 ``alpha/(2 m_batch) * sum ||W||^2`` per batch, as in scikit-learn); ``solver="adam"`` is
 ``fnn.adam(learning_rate_init, beta_1, beta_2, epsilon)``; ``solver="sgd"`` is
 ``fnn.sgd(rate, momentum, nesterov=nesterovs_momentum)`` with ``rate`` from ``learning_rate``:
@@ -25,11 +25,26 @@ is added to the bias-corrected root, as in the Adam paper; ``init="auto"`` draws
 Glorot-uniform scheme as it does (an int ``random_state`` gives its very initial weights); a diverging fit raises
 ``ValueError`` at the first non-finite step (with ``early_stopping`` it stops and keeps the best
 epoch); multi-output ``loss_`` sums the squared errors over outputs (scikit-learn averages them).
+
+``backup=path`` (solvers ``sgd`` and ``adam``; ``lbfgs`` refuses it) makes ``fit`` and
+``partial_fit`` survive interruption, as ``fnn.fit(..., backup=path)`` does: at the end of every
+epoch, and on ``KeyboardInterrupt`` or SIGTERM at the last completed *step* (mid-epoch), the state
+and all the epoch loop carries (``EstimatorBackup``) are written atomically to ``path``; the
+interruption then propagates (instead of scikit-learn's warning) and leaves the estimator as it was
+before the call. When ``path`` exists at the start of a fit, the fit resumes from it, after checking
+that it belongs to this fit (network, data shapes, batch size, ``seed_``, optimizer, the settings in
+``RUN_SETTINGS`` and the state it started from: else ``fnn.CheckpointError`` naming the difference;
+with a ``random_state`` that is not an int, the seed is the backup's), and ends with exactly the
+uninterrupted fit's attributes. A completed fit removes the file. Clones share the path: give each
+its own.
 """
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
 import numbers
+import os
 import warnings
 
 import numpy as np
@@ -47,12 +62,15 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from fnn import checks
 from fnn.activations import ACTIVATIONS
-from fnn.history import History
+from fnn.backup import FORMAT, FORMAT_VERSION, HEADER_KEYS, Guard, fingerprint, guard, resume, write_backup
+from fnn.checkpoint import CheckpointError, file_path, read_archive, read_header
+from fnn.history import Backup, History, forget_other_bests
 from fnn.init import SCHEMES, init_params
 from fnn.lbfgs import fit_lbfgs
 from fnn.optimizers import adam, sgd
 from fnn.records import LayerParams, Params, network
 from fnn.stages import cost, forward
+from fnn.records import TrainState
 from fnn.training import DivergenceError, batches, init_state, train_step
 
 HIDDEN = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"} | {
@@ -188,6 +206,12 @@ class _FNNEstimator(BaseEstimator):
             checks.known("init", self.init, SCHEMES)
         if checks.real("dropout", self.dropout, minimum=0.0) >= 1:
             raise ValueError(f"dropout: expected a probability 0 <= dropout < 1, got {self.dropout!r}")
+        if self.backup is not None and not isinstance(self.backup, (str, os.PathLike)):
+            raise TypeError("backup: expected None or a file path (str or os.PathLike), "
+                            f"got {type(self.backup).__name__} {self.backup!r}")
+        if self.backup is not None and self.solver == "lbfgs":
+            raise ValueError("backup: expected None with solver='lbfgs' (scipy's L-BFGS cannot be stopped and resumed "
+                             f"exactly), got {self.backup!r}; use solver='sgd' or 'adam'")
         if self.dropout and self.solver == "lbfgs":
             raise ValueError("dropout: expected 0 with solver='lbfgs' (a full-batch method needs one fixed cost), "
                              f"got {self.dropout!r}; use solver='sgd' or 'adam'")
@@ -207,6 +231,17 @@ class _FNNEstimator(BaseEstimator):
         return self._fit(X, y, sample_weight, incremental=False)
 
     def _fit(self, X, y, sample_weight, incremental: bool, classes=None):
+        backed_up = getattr(self, "backup", None) is not None
+        before = {k: list(v) if isinstance(v, list) else v for k, v in self.__dict__.items()} if backed_up else None
+        try:
+            return self._fit_checked(X, y, sample_weight, incremental, classes)
+        except (KeyboardInterrupt, SystemExit):
+            if backed_up:  # the backup holds the progress: the estimator stays as it was, to run the fit again
+                self.__dict__.clear()
+                self.__dict__.update(before)
+            raise
+
+    def _fit_checked(self, X, y, sample_weight, incremental: bool, classes=None):
         self._check_settings()
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
@@ -229,7 +264,8 @@ class _FNNEstimator(BaseEstimator):
 
     def _initialize(self, X, Y) -> None:
         """A fresh network, its first params and every fitted attribute at its start."""
-        self.seed_ = seed_from(self.random_state)
+        stored = _backup_seed(self.backup, self.random_state)
+        self.seed_ = seed_from(self.random_state) if stored is None else stored
         self.n_outputs_ = Y.shape[1]
         self.n_layers_ = len(self._hidden) + 2
         self.out_activation_ = self._out_activation(Y)
@@ -319,7 +355,7 @@ class _FNNEstimator(BaseEstimator):
                 f"Increase the number of iterations to improve the convergence (max_iter={self.max_iter}).\n"
                 "You might also want to scale the data as shown in:\n"
                 "    https://scikit-learn.org/stable/modules/preprocessing.html",
-                ConvergenceWarning, stacklevel=3,
+                ConvergenceWarning, stacklevel=4,
             )
         self.state_, self.n_iter_, self.loss_ = result.state, min(info.n_iter, self.max_iter), float(result.state.loss)
         self.loss_curve_ = result.losses.tolist()
@@ -344,7 +380,7 @@ class _FNNEstimator(BaseEstimator):
         if self.batch_size == "auto":
             return min(200, m)
         if self.batch_size > m:
-            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped", stacklevel=4)
+            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped", stacklevel=5)
         return min(self.batch_size, m)
 
     def _epoch_batches(self, X, Y, w, size: int):
@@ -354,6 +390,7 @@ class _FNNEstimator(BaseEstimator):
         return batches(X, Y, size, epochs=1, seed=self.seed_, start_epoch=self.n_epochs_, sample_weight=w, shuffle=self.shuffle)
 
     def _fit_stochastic(self, X, Y, w, incremental: bool) -> None:
+        shapes = (X, Y)  # the whole data's, for a backup's fingerprint
         (X, Y, w), validation = self._split(X, Y, w)
         X, Y = _readonly(X), _readonly(Y)
         m = X.shape[0]
@@ -362,30 +399,44 @@ class _FNNEstimator(BaseEstimator):
         state = self.state_
         if type(state.opt_state) is not type(self._optimizer().init(state.params)):
             state = init_state(state.params, self._optimizer())  # another solver made this state
-        rows, steps = [], {}
+        rows, steps, carried = [], {}, []
         self.n_iter_ = 0
+        run = None if self.backup is None else EstimatorBackup(self, *shapes, size, state, validation is not None)
+        if run is not None:
+            state, rows, carried = run.resume(state)
         try:
-            for _ in range(self.max_iter):
-                rate = self._learning_rate
-                step = steps.get(rate) or steps.setdefault(rate, train_step(self.net_, self._optimizer(), seed=self.seed_))
-                try:
-                    state, losses = step.fold(self._epoch_batches(X, Y, w, size), state)
-                except DivergenceError as err:
-                    if validation is None:
-                        raise ValueError(NON_FINITE) from err
-                    self._record_epoch(math.nan, m, None, validation, rows, rate)  # the epoch's params are not finite
-                    warnings.warn(f"training stopped: {err}; kept the best validation epoch", ConvergenceWarning, stacklevel=3)
-                    break
-                loss = float(np.dot(losses, sizes) / m) if len(losses) == len(sizes) else float(np.mean(losses))
-                if self._record_epoch(loss, m, state, validation, rows, rate):
-                    break
-                if incremental:
-                    break
-                if self.n_iter_ == self.max_iter:
-                    warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization "
-                                  "hasn't converged yet.", ConvergenceWarning, stacklevel=3)
+            with run.guard(state, rows, carried) if run is not None else contextlib.nullcontext():
+                for _ in range((1 if incremental else self.max_iter) - self.n_iter_):
+                    rate = self._learning_rate
+                    step = steps.get(rate) or steps.setdefault(rate, train_step(self.net_, self._optimizer(), seed=self.seed_))
+                    epoch = itertools.islice(self._epoch_batches(X, Y, w, size), len(carried), None)
+                    interrupted = None if run is None else lambda s, done, before=carried: run.completed(s, rows, before + done)
+                    try:
+                        state, losses = step.fold(epoch, state, interrupted)
+                    except DivergenceError as err:
+                        if validation is None:
+                            raise ValueError(NON_FINITE) from err
+                        self._record_epoch(math.nan, m, None, validation, rows, rate)  # the epoch's params are not finite
+                        warnings.warn(f"training stopped: {err}; kept the best validation epoch", ConvergenceWarning,
+                                      stacklevel=4)
+                        break
+                    losses, carried = carried + losses, []
+                    loss = float(np.dot(losses, sizes) / m) if len(losses) == len(sizes) else float(np.mean(losses))
+                    stop = self._record_epoch(loss, m, state, validation, rows, rate)
+                    if run is not None:
+                        run.completed(state, rows, [])
+                        run.save()
+                    if stop or incremental:
+                        break
+                    if self.n_iter_ == self.max_iter:
+                        warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization "
+                                      "hasn't converged yet.", ConvergenceWarning, stacklevel=4)
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.", stacklevel=3)
+            if run is not None:
+                raise
+            warnings.warn("Training interrupted by user.", stacklevel=4)
+        if run is not None:
+            run.remove()
         self.state_ = self._best_state if validation is not None else state
         columns = list(zip(*rows)) or [()] * 5
         self.history_ = History(*columns, best_epoch=self._best_epoch if validation is not None else None,
@@ -477,6 +528,110 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
+RUN_SETTINGS = ("learning_rate", "power_t", "tol", "n_iter_no_change", "early_stopping", "validation_fraction", "shuffle")
+"""The settings besides the network, data and optimizer that shape a stochastic fit's epochs: a
+backup must match them too (its progress records them)."""
+CARRIED = ("n_iter_", "n_epochs_", "t_", "loss_", "loss_curve_", "_no_improvement_count", "_learning_rate", "best_loss_",
+           "validation_scores_", "best_validation_score_", "_best_epoch")
+"""What the epoch loop carries from epoch to epoch besides the ``TrainState``s (JSON values)."""
+
+
+def _backup_seed(path, random_state) -> int | None:
+    """The seed of the run the backup at ``path`` holds when the fit draws its seed (``random_state``
+    not an int) and that file exists, so that the run it holds can be resumed; else ``None``."""
+    if path is None or (isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)) \
+            or not os.path.exists(path):
+        return None
+    seed = read_archive(path, lambda npz: read_header(npz, FORMAT, HEADER_KEYS, FORMAT_VERSION))["fingerprint"].get("seed")
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
+
+def _setting(value):
+    """A ``RUN_SETTINGS`` value as a JSON value."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    return value if isinstance(value, str) else float(value)
+
+
+class EstimatorBackup:
+    """``backup=path`` of one stochastic fit of ``est`` (``fnn.backup``): the file holds the
+    ``TrainState`` of the last completed step or epoch and, as its ``progress``, what the epoch
+    loop carries (``CARRIED``, the ``history_`` rows so far, the current epoch's step losses, the
+    run's start ``[step, epoch]``); early stopping's best state is a file beside it
+    (``fnn.history.Backup.best_path``), written when it becomes the best. The fingerprint is
+    ``fnn.backup.fingerprint`` of the network, the whole data's shapes, the batch size, ``seed_`` and
+    the optimizer at the run's start; the progress also records ``RUN_SETTINGS``, checked on resume."""
+
+    def __init__(self, est, X, Y, size: int, state: TrainState, validating: bool):
+        optimizer = est._optimizer()  # at the run's start: sgd's 'adaptive' rate changes on the way
+        fp = fingerprint(est.net_, X, Y, optimizer, size, est.seed_, X.dtype)
+        self.est, self.validating, self.start = est, validating, [int(state.step), int(est.n_epochs_)]
+        self.settings = {k: _setting(getattr(est, k)) for k in RUN_SETTINGS}
+        self.where = Backup(file_path(est.backup), est.net_, optimizer, fp)
+        self.g, self.best_written = guard(self.where.path, est.net_, fp), None
+
+    def resume(self, state: TrainState) -> tuple[TrainState, list, list]:
+        """The state, ``history_`` rows and current epoch's step losses to go on from: ``state``,
+        ``[]``, ``[]`` without a backup file, else the backup's (the estimator's ``CARRIED``
+        attributes and best state set from it). ``CheckpointError`` for a backup of another run."""
+        path, est = self.where.path, self.est
+        if not os.path.exists(path):
+            return state, [], []
+        saved, progress = resume(path, est.net_, self.where.optimizer, self.where.fingerprint)
+        if not isinstance(progress, dict) or set(progress) != {"start", "settings", "best", "rows", "epoch_losses", *CARRIED}:
+            raise CheckpointError(path, f"a backup of another run: expected an estimator's progress, got {progress!r:.200}")
+        theirs = progress["settings"]
+        for k in RUN_SETTINGS:
+            if theirs.get(k) != self.settings[k]:
+                raise CheckpointError(path, f"a backup of another run: {k}: the backup's run had {theirs.get(k)!r}, "
+                                            f"this fit has {self.settings[k]!r}")
+        if progress["start"] != self.start:
+            raise CheckpointError(path, f"a backup of another run: it started at [step, epoch] {progress['start']}, "
+                                        f"this fit starts at {self.start}")
+        for name in CARRIED:
+            if progress[name] is not None or name != "loss_":
+                setattr(est, name, progress[name])
+        opt = est._optimizer()  # with the rate of the epoch it was in
+        state = TrainState(saved.params, saved.opt_state, saved.step, saved.loss, optimizer=opt)
+        best = progress["best"]
+        if self.validating:
+            est._best_state = state if best == "state" else \
+                resume(self.where.best_path(best), est.net_, opt, self.where.fingerprint)[0]
+            self.best_written = est._best_state
+        return state, [tuple(r) for r in progress["rows"]], list(progress["epoch_losses"])
+
+    def guard(self, state: TrainState, rows: list, epoch_losses: list) -> Guard:
+        """The ``fnn.backup.guard`` of the run, with ``state`` as its last completed state."""
+        self.completed(state, rows, epoch_losses)
+        return self.g
+
+    def completed(self, state: TrainState, rows: list, epoch_losses: list) -> None:
+        """Record ``state`` (after ``epoch_losses``' steps of the current epoch) with the estimator's
+        bookkeeping as the last completed one; write the best state's file when it is new."""
+        est = self.est
+        best = est._best_state if self.validating else None
+        if best is not None and best is not self.best_written:
+            write_backup(self.where.best_path(best.step), est.net_, best, self.where.fingerprint)
+            self.best_written = best
+        progress = {name: list(v) if isinstance(v, list) else v for name in CARRIED for v in [est.__dict__.get(name)]}
+        named = None if best is None else "state" if best is state else best.step
+        self.g.completed(state, {"start": self.start, "settings": self.settings, "best": named, "rows": [list(r) for r in rows],
+                                 "epoch_losses": list(epoch_losses), **progress})
+
+    def save(self) -> None:
+        """Write the last completed state; forget best-state files no backup names."""
+        self.g.save()
+        best = self.est._best_state if self.validating else None
+        forget_other_bests(self.where, None if best is None else best.step)
+
+    def remove(self) -> None:
+        """At the end of a completed fit: the backup goes, then its best-state files (cut short in
+        between, no backup names a missing file)."""
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(self.where.path)
+        forget_other_bests(self.where, None)
+
+
 class FNNClassifier(ClassifierMixin, _FNNEstimator):
     """``MLPClassifier`` on fnn: sigmoid outputs for two classes (one unit) and multilabel, softmax for more.
 
@@ -494,7 +649,7 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
                  learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10, max_fun=15000, class_weight=None, init="auto", dropout=0.0):
+                 n_iter_no_change=10, max_fun=15000, class_weight=None, init="auto", dropout=0.0, backup=None):
         super().__init__(**{k: v for k, v in locals().items() if k not in ("self", "__class__")})
 
     @available_if(_sgd_solver)
@@ -578,7 +733,7 @@ class FNNRegressor(RegressorMixin, _FNNEstimator):
                  batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200,
                  shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-8, n_iter_no_change=10, max_fun=15000, init="auto", dropout=0.0):
+                 epsilon=1e-8, n_iter_no_change=10, max_fun=15000, init="auto", dropout=0.0, backup=None):
         super().__init__(**{k: v for k, v in locals().items() if k not in ("self", "__class__")})
 
     @available_if(_sgd_solver)

@@ -195,9 +195,13 @@ def _progress(start: int, rows: list, losses: list, last: Epoch) -> dict:
             "best_loss": last.best_loss, "best_step": last.best.step if last.best is not None else None, "wait": last.wait}
 
 
-def _forget_other_bests(backup: Backup, last: Epoch | None) -> None:
-    """Remove the best-state files that no backup names any more (all but ``last``'s best, if any)."""
-    keep = backup.best_path(last.best.step) if last is not None and last.best is not None else None
+def _best_step(last: Epoch | None) -> int | None:
+    return last.best.step if last is not None and last.best is not None else None
+
+
+def forget_other_bests(backup: Backup, best_step: int | None) -> None:
+    """Remove the best-state files that no backup names any more (all but the one of ``best_step``, if any)."""
+    keep = None if best_step is None else backup.best_path(best_step)
     for path in backup.best_paths():
         if path != keep:
             with contextlib.suppress(FileNotFoundError):
@@ -262,12 +266,12 @@ def fit_by_epoch(optimizer: Optimizer, fold_steps: Callable, epoch_batches: Call
                 g.completed(last.state, _progress(run_start, rows, done, last))
                 if n % backup.every == 0:
                     g.save()
-                    _forget_other_bests(backup, last)
+                    forget_other_bests(backup, _best_step(last))
     if backup is not None:
-        _forget_other_bests(backup, None if not backup.keep else last)
-        if not backup.keep:
+        if not backup.keep:  # the backup first: cut short in between, no backup names a missing best file
             with contextlib.suppress(FileNotFoundError):
                 os.remove(backup.path)
+        forget_other_bests(backup, _best_step(last) if backup.keep else None)
     columns = list(zip(*rows)) or [()] * 5
     stopped = early_stopping is not None and last.wait >= early_stopping.n
     history = History(*columns, best_epoch=last.best_epoch, stopped_early=stopped) if keep_history else None

@@ -40,8 +40,8 @@ def test_scikit_learns_parameters_names_order_and_defaults_then_fnns(ours, their
     mine = list(inspect.signature(ours).parameters.values())
     ref = list(inspect.signature(theirs).parameters.values())
     assert [(p.name, p.default, p.kind) for p in mine[: len(ref)]] == [(p.name, p.default, p.kind) for p in ref]
-    extras = ["class_weight", "init", "dropout"] if ours is FNNClassifier else ["init", "dropout"]
-    assert [p.name for p in mine[len(ref):]] == extras and ours().init == "auto" and ours().dropout == 0.0
+    extras = ["class_weight", "init", "dropout", "backup"] if ours is FNNClassifier else ["init", "dropout", "backup"]
+    assert [p.name for p in mine[len(ref):]] == extras and ours().init == "auto" and ours().dropout == 0.0 and ours().backup is None
 
 
 @pytest.mark.parametrize(
