@@ -105,6 +105,16 @@ def check_batching(batch_size: Any, epochs: Any, seed: Any, start_epoch: Any) ->
     checks.integer("seed", seed, minimum=0)
 
 
+def read_only(arr: Any) -> Any:
+    """A read-only view of an ndarray (a memmap included; the caller's array and flags untouched), or
+    another array-like as it is: what ``fit`` reads its data through while it runs."""
+    if not isinstance(arr, np.ndarray):
+        return arr
+    view = arr.view()
+    view.flags.writeable = False
+    return view
+
+
 def freeze_input(arr: Any) -> Any:
     """The data the batches are read from: an array nothing can write (``immutable``) as it is; a
     memmap (any mode) as a read-only view of itself, never copied (it is a file, read a batch at a
@@ -112,9 +122,7 @@ def freeze_input(arr: Any) -> Any:
     dataset) as it is; any other writable array as a read-only copy (so that writing to it later
     changes no batch)."""
     if isinstance(arr, np.memmap):
-        view = arr.view()
-        view.flags.writeable = False
-        return view
+        return read_only(arr)
     if not isinstance(arr, np.ndarray) or immutable(arr):
         return arr
     return readonly(arr.copy())
@@ -242,13 +250,13 @@ def fit(
     Y = targets(net, y)
     Y = check_targets(net, Y, Y.shape, dtype, "y")
     checks.same_rows(("X", "y"), X, Y)
-    w = None if sample_weight is None else freeze_input(checks.weights("sample_weight", sample_weight, X.shape[0], dtype, True))
+    w = None if sample_weight is None else read_only(checks.weights("sample_weight", sample_weight, X.shape[0], dtype, True))
     state = init_state(params, optimizer) if state is None else state
     check_batching(batch_size, epochs, seed, 0 if start_epoch is None else start_epoch)  # X, Y checked above
     per_epoch = batches_per_epoch(X.shape[0], batch_size)
     first, skip = divmod(state.step, per_epoch) if start_epoch is None else (start_epoch, 0)
     step = train_step(net, optimizer, seed)
-    X, Y = freeze_input(X), freeze_input(Y)
+    X, Y = read_only(X), read_only(Y)  # read while fit runs: no copy
     if early_stopping is not None and validation is None:
         raise ValueError("validation: expected (X_val, y_val) when early_stopping is given, got None")
     by_epoch = validation is not None or early_stopping is not None or checks.flag("progress", progress)

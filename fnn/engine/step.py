@@ -186,7 +186,7 @@ class Step:
             ready = (X, check_targets(net, Y, (m, net.layers[-1].n_out), dtype), as_weights(w, m, dtype)[0])
         if self.plan.order(ready[0].shape[0]) == "F":
             ready = (ready[0], np.asfortranarray(ready[1]), ready[2])  # Y meets the step's column-ordered arrays in their order
-        if all(immutable(a) for a in given):
+        if type(batch) is Batch or all(immutable(a) for a in given):  # fnn's batches are read-only views of checked data
             self.last = (batch, given, ready)
         return ready
 
