@@ -443,7 +443,7 @@ def fit(net, X, y, *, optimizer, epochs, batch_size, seed, params, init, state, 
     from fnn.labels import targets
     from fnn.optimizers import sgd
     from fnn.stages import check_params, check_targets
-    from fnn.training import batches_per_epoch, check_batching, freeze_input, init_state, train_step
+    from fnn.training import batches_per_epoch, check_batching, init_state, read_only, train_step
 
     for name, value in (("validation", validation), ("early_stopping", early_stopping)):
         if value is not None:
@@ -476,5 +476,5 @@ def fit(net, X, y, *, optimizer, epochs, batch_size, seed, params, init, state, 
     per_epoch = batches_per_epoch(X.shape[0], batch_size)
     first, skip = divmod(state.step, per_epoch) if start_epoch is None else (start_epoch, 0)
     step = train_step(net, optimizer)
-    final, losses = step.fold(member_batches(freeze_input(X), freeze_input(Y), seeds, batch_size, epochs, first, skip), state)
+    final, losses = step.fold(member_batches(read_only(X), read_only(Y), seeds, batch_size, epochs, first, skip), state)
     return FitResult(final, losses)

@@ -81,7 +81,9 @@ def batches(X: Any, Y: Any, batch_size: int | None = None, epochs: int = 1, seed
     ``batch_size=None``: the whole set each epoch, in order. Otherwise epoch ``e`` takes the rows in
     the order ``default_rng([seed, e]).permutation(m)`` (in their own order when ``shuffle=False``),
     cut into batches; the last may be short.
-    The data is checked here, once: a step meets these batches with O(1) checks.
+    The data is checked here, once: a step meets these batches with O(1) checks. It is read as the
+    batches are made, never copied whole (a memmap or an h5py dataset too): do not write to ``X``,
+    ``Y`` while iterating.
 
     >>> X = np.arange(5.0).reshape(5, 1)
     >>> [len(x) for x, _ in batches(X, X, batch_size=2, epochs=2)]
@@ -91,10 +93,10 @@ def batches(X: Any, Y: Any, batch_size: int | None = None, epochs: int = 1, seed
     Y = checks.matrix("Y", Y, lazy=True)
     checks.same_rows(("X", "Y"), X, Y)
     check_batching(batch_size, epochs, seed, start_epoch)
-    w = None if sample_weight is None else freeze_input(checks.weights("sample_weight", sample_weight, X.shape[0], positive_sum=True))
-    Y = freeze_input(Y)
+    w = None if sample_weight is None else read_only(checks.weights("sample_weight", sample_weight, X.shape[0], positive_sum=True))
+    Y = read_only(Y)
     checks.flag("shuffle", shuffle)
-    return _batches(freeze_input(X), Y, w, probability_rows(Y), batch_size, epochs, seed, start_epoch, shuffle=shuffle)
+    return _batches(read_only(X), Y, w, probability_rows(Y), batch_size, epochs, seed, start_epoch, shuffle=shuffle)
 
 
 def check_batching(batch_size: Any, epochs: Any, seed: Any, start_epoch: Any) -> None:
@@ -107,25 +109,14 @@ def check_batching(batch_size: Any, epochs: Any, seed: Any, start_epoch: Any) ->
 
 def read_only(arr: Any) -> Any:
     """A read-only view of an ndarray (a memmap included; the caller's array and flags untouched), or
-    another array-like as it is: what ``fit`` reads its data through while it runs."""
+    another array-like (an h5py dataset) as it is: what ``fit`` and ``batches`` read the data through,
+    a batch at a time, never copying it whole (so writing to the data while they run shows in the
+    batches made after)."""
     if not isinstance(arr, np.ndarray):
         return arr
     view = arr.view()
     view.flags.writeable = False
     return view
-
-
-def freeze_input(arr: Any) -> Any:
-    """The data the batches are read from: an array nothing can write (``immutable``) as it is; a
-    memmap (any mode) as a read-only view of itself, never copied (it is a file, read a batch at a
-    time: do not write to it while training reads it); another out-of-core array-like (an h5py
-    dataset) as it is; any other writable array as a read-only copy (so that writing to it later
-    changes no batch)."""
-    if isinstance(arr, np.memmap):
-        return read_only(arr)
-    if not isinstance(arr, np.ndarray) or immutable(arr):
-        return arr
-    return readonly(arr.copy())
 
 
 def _batches(X, Y, w, probabilities: bool, batch_size, epochs, seed, start_epoch, skip: int = 0, dtype=None,

@@ -659,16 +659,19 @@ def table(rows: list[dict], names: list[str]) -> str:
 
 def paths_table(rows: list[dict]) -> str:
     """fnn's two paths: the first run of a process (fresh) and the median after it (warm), per unit,
-    ``fold(train_step)`` over ``fit``, and the page faults per step of the timed runs."""
+    ``fold(train_step)`` over ``fit``, the fresh runs against the tutorial code's fresh run, and the
+    page faults per step of the timed runs."""
     lines = ["| workload | unit | fit fresh | fit warm | fold fresh | fold warm | fold / fit (warm) | fresh / warm (fit, fold) "
-             "| faults/step (fit, fold) |", "|" + " --- |" * 9]
+             "| tutorial fresh | fresh / tutorial fresh (fit, fold) | faults/step (fit, fold) |", "|" + " --- |" * 11]
     for row in rows:
         w, t = row["workload"], row["timing"]
-        fit, fold = t["fit"], t["fold"]
+        fit, fold, tut = t["fit"], t["fold"], t.get("tutorial")
         unit = lambda s: f"{s / w.epochs * w.scale:.4g}"  # noqa: E731
+        versus = "n/a | n/a" if tut is None else (f"{unit(tut['first'])} | {fit['first'] / tut['first']:.2f}, "
+                                                  f"{fold['first'] / tut['first']:.2f}")
         lines.append(f"| {w.name} | {w.unit} | {unit(fit['first'])} | {unit(fit['warm'])} | {unit(fold['first'])} | "
                      f"{unit(fold['warm'])} | {fold['warm'] / fit['warm']:.3f} | {fit['first'] / fit['warm']:.2f}, "
-                     f"{fold['first'] / fold['warm']:.2f} | {fit['faults']:.3g}, {fold['faults']:.3g} |")
+                     f"{fold['first'] / fold['warm']:.2f} | {versus} | {fit['faults']:.3g}, {fold['faults']:.3g} |")
     return "\n".join(lines)
 
 

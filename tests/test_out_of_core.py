@@ -12,7 +12,7 @@ import pytest
 
 import fnn
 from fnn import checks
-from fnn.training import freeze_input
+from fnn.training import read_only
 
 ROOT = Path(__file__).resolve().parents[1]
 RNG = np.random.default_rng(7)
@@ -84,12 +84,13 @@ def test_batches_of_a_memmap_are_those_of_the_array(tmp_path, mode):
 @pytest.mark.parametrize("mode", ["r+", "c"])
 def test_a_writable_memmap_is_never_copied(tmp_path, mode):
     X = memmap(tmp_path, mode)
-    frozen = freeze_input(X)
+    frozen = read_only(X)
     assert np.shares_memory(frozen, X) and not frozen.flags.writeable and X.flags.writeable
     whole, _ = next(fnn.batches(X, X))
     assert np.shares_memory(whole, X) and not whole.flags.writeable
     mine = X32.copy()
-    assert not np.shares_memory(freeze_input(mine), mine)  # an array in memory is still copied
+    view = read_only(mine)  # an array in memory is read in place too, never flagged
+    assert np.shares_memory(view, mine) and not view.flags.writeable and mine.flags.writeable
 
 
 def test_an_array_like_is_read_a_block_or_a_batch_at_a_time():
