@@ -322,7 +322,7 @@ def _network(spec: Any) -> Network:
 def _hyperparam_value(value: Any, where: str) -> Any:
     if isinstance(value, list):  # per member
         if not value or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-            raise _Invalid(f"{where}: expected a non-empty list of numbers, one per member, got {value!r}")
+            raise Invalid(f"{where}: expected a non-empty list of numbers, one per member, got {value!r}")
         return np.array(value, dtype=np.float64)
     if not isinstance(value, dict):
         return value

@@ -18,7 +18,7 @@ from toolz import accumulate
 
 from fnn import checks
 from fnn.engine.pool import empty
-from fnn.engine.step import Batch, DivergenceError, Step, checked_batch, immutable
+from fnn.engine.step import Batch, DivergenceError, Step, checked_batch
 from fnn.backup import fingerprint
 from fnn.checkpoint import file_path
 from fnn.history import Backup, evaluator, fit_by_epoch

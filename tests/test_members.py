@@ -313,3 +313,21 @@ def test_stacked_records_pickle_and_copy_back_frozen():
         np.testing.assert_array_equal(back.params.flat, state.params.flat)
         np.testing.assert_array_equal(back.diverged, state.diverged)
         assert not back.params.flat.flags.writeable and not back.opt_state.mu.flags.writeable
+
+
+def test_a_stacked_checkpoint_with_an_empty_per_member_list_is_refused(tmp_path):
+    import json
+
+    net = fnn.network([2, 3, 1])
+    X, y = np.zeros((4, 2)), np.array([0, 1, 1, 0])
+    result = fnn.fit(net, X, y, fnn.adam(np.array([1e-3, 1e-2])), epochs=1, seed=[0, 1])
+    path = tmp_path / "s.npz"
+    fnn.save(path, net, result.state)
+    with np.load(path) as npz:
+        arrays = dict(npz.items())
+    header = json.loads(arrays["header"].tobytes())
+    header["optimizer"]["hyperparams"]["learning_rate"] = []
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    np.savez(path, **arrays)
+    with pytest.raises(fnn.CheckpointError, match="learning_rate: expected a non-empty list of numbers, one per member"):
+        fnn.load(path)

@@ -2,7 +2,6 @@
 failed configs reported with their config and traceback; a worker killed mid-sweep loses nothing."""
 import os
 import signal
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
