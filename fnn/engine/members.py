@@ -401,10 +401,6 @@ def check_member_data(net: Network, X: Any, Y: Any, K: int) -> tuple[np.ndarray,
     return X, Y
 
 
-def member_batch(X: np.ndarray, Y: np.ndarray) -> MemberBatch:
-    return MemberBatch((X, Y))
-
-
 def stacked_step(step: Any) -> MembersStep:
     """The ``MembersStep`` of a compiled ``fnn.engine.Step`` (made on first use, kept on it)."""
     found = step.__dict__.get("_members")
