@@ -136,11 +136,13 @@ class Step:
         carry, losses = Carry(state.params.flat, state.opt_state, state.step, state.loss), []
         try:
             with quiet():
+                previous = None
                 for batch in batches:
-                    data = self.data(batch, dtype)
-                    ws = held.get((len(data[0]), data[2] is None))
-                    if ws is None:
-                        ws = held[(len(data[0]), data[2] is None)] = self.spaces.take(len(data[0]), dtype, data[2] is not None)
+                    if batch is not previous:  # a whole-set batch comes again every epoch: prepared once
+                        data, previous = self.data(batch, dtype), batch
+                        ws = held.get((len(data[0]), data[2] is None))
+                        if ws is None:
+                            ws = held[(len(data[0]), data[2] is None)] = self.spaces.take(len(data[0]), dtype, data[2] is not None)
                     carry = self.advance(ws, carry, data, None, None if losses else state)
                     losses.append(float(carry.loss))
         except (KeyboardInterrupt, SystemExit):
