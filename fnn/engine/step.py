@@ -101,7 +101,7 @@ class Step:
         self.plan = plan(net)
         self.flat_update = optimizer.update if isinstance(optimizer.update, FlatUpdate) else None
         self.spaces = Workspaces(self.plan)
-        self.last = None  # (batch, its (X, Y, w) as given, as run): the last immutable batch prepared
+        self.last = None  # (batch, its (X, Y, w) as given, as run): the last fnn batch or immutable batch prepared
         self.dropped = [(l, p) for l, p in enumerate(self.plan.drops) if p]
         self.per_member = members_of(optimizer)  # K when hyperparameters are per member (stacked states only)
 
