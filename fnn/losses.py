@@ -64,11 +64,16 @@ class Loss:
         return np.divide(w, scalar(self.divisor(total), w.dtype), out=out)
 
 
-def _bce(Z, A, Y, aux=None, D=None):
-    """``-(1/m) sum[Y log A + (1-Y) log(1-A)] = (1/m) sum[softplus(Z) - Y*Z]``."""
+def _bce_terms(Z, Y):
+    """``softplus(Z) - Y*Z``, each entry's binary cross-entropy, from ``Z`` (exact where ``A`` rounds to 0 or 1)."""
     T = log_sigmoid_pair(Z)
     T -= np.multiply(Y, Z, out=np.empty_like(Z))
-    return T.sum() / Z.shape[0]
+    return T
+
+
+def _bce(Z, A, Y, aux=None, D=None):
+    """``-(1/m) sum[Y log A + (1-Y) log(1-A)] = (1/m) sum[softplus(Z) - Y*Z]``."""
+    return _bce_terms(Z, Y).sum() / Z.shape[0]
 
 
 def _cce(Z, A, Y, aux=None, D=None):
@@ -82,9 +87,7 @@ def _cce(Z, A, Y, aux=None, D=None):
 
 def _bce_rows(Z, A, Y, aux=None, D=None):
     """``sum_k softplus(Z) - Y*Z`` per row."""
-    T = log_sigmoid_pair(Z)
-    T -= np.multiply(Y, Z, out=np.empty_like(Z))
-    return row_sum(T)
+    return row_sum(_bce_terms(Z, Y))
 
 
 def _cce_rows(Z, A, Y, aux=None, D=None):

@@ -411,10 +411,7 @@ def member_batches(X: np.ndarray, Y: np.ndarray, seeds: list[int], batch_size: i
     all), else each member's rows gathered by its own permutation, ``(K, b, n_in)`` and ``(K, b, n_out)``;
     the first ``skip`` batches of the first epoch are left out."""
     from fnn.engine.members import MemberBatch
-    from fnn.engine.pool import empty
-
-    def _rows(A, idx):  # A[idx], idx (b,) or (K, b), as fnn.training._rows gathers
-        return np.take(A, idx, axis=0, out=empty(idx.shape + A.shape[1:], A.dtype), mode="clip")
+    from fnn.training import _rows
 
     m, shared = X.shape[0], len(set(seeds)) == 1
     for e in range(start_epoch, start_epoch + epochs):

@@ -149,12 +149,12 @@ def _whole(A: Any, dtype: np.dtype | None) -> np.ndarray:
 
 
 def _rows(A: Any, idx: np.ndarray, dtype: np.dtype | None = None) -> np.ndarray:
-    """``A[idx]`` gathered into a fresh array of ``dtype`` (``A``'s by default) from the pool
+    """``A[idx]`` (``idx`` (b,), or (K, b) for stacked members) gathered into a fresh array of ``dtype`` (``A``'s by default) from the pool
     (``idx``, a slice of a permutation, is in range: ``mode="clip"`` spares ``take`` the buffered
     copy it makes to check indices, ~3x). A memmap reads just those rows; an array-like that is
     not an ndarray is read in increasing row order (as h5py requires), then put in ``idx``'s."""
     dtype = A.dtype if dtype is None else np.dtype(dtype)
-    shape = (len(idx),) + tuple(A.shape[1:])
+    shape = idx.shape + tuple(A.shape[1:])
     if isinstance(A, np.ndarray):
         if A.dtype == dtype:
             return np.take(A, idx, axis=0, out=empty(shape, dtype), mode="clip")
